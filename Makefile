@@ -1,0 +1,54 @@
+# Tsudoi: two commands on a fresh machine.
+#   make run   set everything up and serve the app with demo data on http://127.0.0.1:$(PORT)
+#   make test  set everything up, then ruff and the whole pytest suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test setup lint catalogs migrate bench bench-pg clean
+
+setup: $(VENV)/.installed static/vendor/.installed catalogs
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# Browser code from the npm registry (package-lock.json), served from static/vendor.
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsQR.js
+	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
+	touch $@
+
+catalogs: $(VENV)/.installed
+	$(BIN)/python scripts/catalog.py compile
+
+migrate: setup
+	$(BIN)/flask db upgrade
+
+run: migrate
+	$(BIN)/flask seed-demo
+	@echo "Tsudoi is on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python scripts/catalog.py check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+bench-pg: setup
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

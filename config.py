@@ -1,0 +1,129 @@
+"""Configuration read from the environment, with defaults that work on one machine alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def database_url(raw: str | None) -> str:
+    """A SQLAlchemy URL from DATABASE_URL; the SQLite file under instance/ when empty."""
+    url = (raw or "").strip()
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'tsudoi.sqlite3'}"
+    # Heroku-style and plain postgres:// URLs go through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; each can be overridden by an environment variable."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions are signed cookies: the app servers keep no state of their own.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours still submits
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    LANGUAGES = ("ja", "en")
+    DISPLAY_TIMEZONE = "Asia/Tokyo"
+
+    # Rate limits: generous, since mobile carriers put many phones behind one address.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+    RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "60 per minute;600 per hour")
+    RATELIMIT_SIGNUP_PER_EVENT = os.environ.get("RATELIMIT_SIGNUP_PER_EVENT", "300 per minute")
+    RATELIMIT_CHECKIN = os.environ.get("RATELIMIT_CHECKIN", "600 per minute")
+    RATELIMIT_API_WRITE = os.environ.get("RATELIMIT_API_WRITE", "120 per minute")
+
+    # Recurring series: how far ahead occurrences are materialised.
+    SERIES_HORIZON_MONTHS = _int("SERIES_HORIZON_MONTHS", 6)
+    EVENTS_PER_PAGE = _int("EVENTS_PER_PAGE", 20)
+
+    # Sign-up
+    MAX_PARTY_SIZE = _int("MAX_PARTY_SIZE", 10)
+    FEW_SEATS_LEFT = _int("FEW_SEATS_LEFT", 5)  # 残りわずか at or below this many seats
+    SENSITIVE_DATA_RETENTION_DAYS = _int("SENSITIVE_DATA_RETENTION_DAYS", 30)
+
+    # Calendar feeds
+    CANCELLED_EVENTS_IN_FEED_DAYS = _int("CANCELLED_EVENTS_IN_FEED_DAYS", 30)
+    FEED_REMINDER_MINUTES = _int("FEED_REMINDER_MINUTES", 24 * 60)
+
+    # Mail: printed to the log when MAIL_SERVER is empty.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "つどい <noreply@tsudoi.invalid>")
+
+    # Absolute links in mail, QR codes and feeds when there is no request (CLI, cron).
+    SERVER_NAME = os.environ.get("SERVER_NAME") or None
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = _bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL"))
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = ""
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+
+    @classmethod
+    def validate(cls) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS.get(os.environ.get("APP_ENV", "development"), DevelopmentConfig)

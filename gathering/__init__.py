@@ -1,0 +1,135 @@
+"""Tsudoi (つどい): sign-ups, check-in, fees and calendars for community gatherings."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import lazy_gettext as _l
+
+from config import BASE_DIR, Config, ProductionConfig, config_from_env
+
+
+def create_app(config: type[Config] | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application: the only place that wires everything together.
+
+    ``config`` defaults to the class APP_ENV names (development, testing, production);
+    ``overrides`` replaces single settings (tests use it for the database URL).
+    """
+    app = Flask(
+        __name__,
+        instance_path=str(BASE_DIR / "instance"),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    config = config or config_from_env()
+    if issubclass(config, ProductionConfig):
+        config.validate()
+    app.config.from_object(config)
+    app.config.update(overrides or {})
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        (BASE_DIR / "instance").mkdir(exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from gathering import cli, templating
+    from gathering.errors_http import register_error_handlers
+
+    templating.init_app(app)
+    register_error_handlers(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from gathering import models  # noqa: F401 - every model registered before use
+    from gathering.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from gathering.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(BASE_DIR / "translations"),
+    )
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from gathering.accounts.models import User
+
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user and user.is_active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from gathering import api
+    from gathering.accounts.views import bp as accounts_bp
+    from gathering.calendar.views import bp as calendar_bp
+    from gathering.checkin.views import bp as checkin_bp
+    from gathering.events.views import bp as events_bp
+    from gathering.fees.views import bp as fees_bp
+    from gathering.organizer.views import bp as organizer_bp
+    from gathering.rsvp.views import bp as rsvp_bp
+
+    app.register_blueprint(events_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(organizer_bp)
+    app.register_blueprint(rsvp_bp)
+    app.register_blueprint(fees_bp)
+    app.register_blueprint(checkin_bp)
+    app.register_blueprint(calendar_bp)
+    api.init_app(app)
+
+
+def _register_hooks(app: Flask) -> None:
+    from gathering.extensions import sqlite_write_intent
+    from gathering.i18n import remember_locale
+
+    @app.before_request
+    def _transaction_intent():
+        # Reads never take SQLite's write lock; writes take it at BEGIN (see extensions.py).
+        g._intent_token = sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _reset_intent(exc):
+        token = g.pop("_intent_token", None)
+        if token is not None:
+            sqlite_write_intent.reset(token)
+
+    @app.after_request
+    def _headers(response):
+        remember_locale(response)
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+            "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if "Cache-Control" not in headers and request.endpoint != "static":
+            headers["Cache-Control"] = "no-store" if _is_private(request) else "no-cache"
+        return response
+
+
+def _is_private(req) -> bool:
+    """Pages behind a login or a secret link are never kept by shared caches."""
+    from flask_login import current_user
+
+    return bool(getattr(current_user, "is_authenticated", False)) or req.path.startswith(
+        ("/r/", "/c/", "/organizer", "/checkin", "/api/v1/registrations")
+    )

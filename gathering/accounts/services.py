@@ -1,0 +1,110 @@
+"""Accounts: users, passwords (scrypt via Werkzeug) and API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gathering.accounts.models import ApiToken, Branch, Role, User
+from gathering.errors import GatheringError, NotFound
+from gathering.timeutil import utcnow
+
+# A hash to check against when the e-mail is unknown, so both paths take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class AccountError(GatheringError):
+    code = "account_error"
+    status = 422
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user_by_email(session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def authenticate(session, email: str, password: str) -> User | None:
+    """The user whose e-mail and password match, or None (same timing either way)."""
+    user = get_user_by_email(session, email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        return None
+    return user
+
+
+def create_user(session, email: str, *, role: str, password: str, name: str = "",
+                branch_slugs: list[str] | tuple[str, ...] = ()) -> User:
+    """Create an account. Raises AccountError for a taken e-mail, bad role or unknown branch."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError(_l("Enter a valid e-mail address."), code="invalid_email")
+    if role not in {r.value for r in Role}:
+        raise AccountError(_l("Unknown role."), code="invalid_role")
+    if len(password) < 8:
+        raise AccountError(_l("The password must be at least 8 characters."), code="weak_password")
+    if get_user_by_email(session, email):
+        raise AccountError(_l("This e-mail address already has an account."), code="duplicate")
+    branches = []
+    for slug in branch_slugs:
+        branch = session.scalar(sa.select(Branch).where(Branch.slug == slug))
+        if branch is None:
+            raise AccountError(_l("Unknown branch: %(slug)s", slug=slug), code="unknown_branch")
+        branches.append(branch)
+    if role != Role.admin and not branches:
+        raise AccountError(_l("Organizers and volunteers need a branch."), code="branch_required")
+    user = User(email=email, name=name or email.split("@")[0], role=role,
+                password_hash=hash_password(password), branches=branches)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session, user: User, name: str = "") -> str:
+    """A new bearer token for ``user``; only its hash is stored, the token is returned once."""
+    token = "tsd_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user=user, token_hash=_token_digest(token), name=name))
+    session.flush()
+    return token
+
+
+def user_for_token(session, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    digest = _token_digest(token)
+    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    if not row.user.is_active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def get_branch(session, slug: str) -> Branch:
+    branch = session.scalar(sa.select(Branch).where(Branch.slug == slug))
+    if branch is None:
+        raise NotFound(_l("Unknown branch."))
+    return branch
+
+
+def list_branches(session) -> list[Branch]:
+    return list(session.scalars(sa.select(Branch).order_by(Branch.id)))

@@ -1,0 +1,54 @@
+"""Log in and out (organizers, volunteers and admins; residents have no account)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from gathering.accounts import services
+from gathering.accounts.forms import LoginForm
+from gathering.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("organizer.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(db.session, form.email.data, form.password.data)
+        if user is None:
+            flash(_("The e-mail address or password is wrong."), "error")
+        else:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()
+            flash(_("Logged in."), "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("organizer.dashboard"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("Logged out."), "success")
+    return redirect(url_for("events.index"))

@@ -1,0 +1,5 @@
+"""Pages of the checkin domain."""
+
+from flask import Blueprint
+
+bp = Blueprint("checkin", __name__)

@@ -1,0 +1,707 @@
+"""The rules of events and recurring series, as plain functions over a session.
+
+They flush and never commit: the view (or CLI command) commits once. Refusals raise a
+GatheringError subclass with a stable code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from flask_babel import lazy_gettext as _l
+
+from gathering.accounts.models import Branch, User
+from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from gathering.events import recurrence
+from gathering.events.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    FeeBasis,
+    FeeCategory,
+    Series,
+    Venue,
+)
+from gathering.japanese import is_valid_postal_code, normalize_postal_code, normalize_text
+from gathering.timeutil import TOKYO, utcnow
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 20_000
+MAX_CAPACITY = 100_000
+MAX_FEE = 1_000_000
+MAX_FEES = 20
+MAX_DURATION = timedelta(days=14)
+EARLIEST = datetime(2000, 1, 1, tzinfo=TOKYO)
+LATEST = datetime(2100, 1, 1, tzinfo=TOKYO)
+
+#: fields whose change must reach calendar clients (iCal SEQUENCE goes up)
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "venue_id", "status")
+
+
+class SeriesChangeNeedsConfirmation(Conflict):
+    """Editing the series would change occurrences that already have registrations."""
+
+    code = "occurrences_have_registrations"
+    default_message = _l(
+        "Some of the occurrences this change affects already have sign-ups. "
+        "Confirm to change them anyway."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def public_events_query(*, branch: Branch | None = None, kind: str | None = None,
+                        start: datetime | None = None, end: datetime | None = None,
+                        include_cancelled: bool = True):
+    """Published (and cancelled) events in a window, soonest first. Drafts never."""
+    statuses = [EventStatus.published.value]
+    if include_cancelled:
+        statuses.append(EventStatus.cancelled.value)
+    q = sa.select(Event).where(Event.status.in_(statuses))
+    if branch is not None:
+        q = q.where(Event.branch_id == branch.id)
+    if kind:
+        q = q.where(Event.kind == kind)
+    if start is not None:
+        q = q.where(Event.ends_at >= start)
+    if end is not None:
+        q = q.where(Event.starts_at < end)
+    return q.order_by(Event.starts_at, Event.id)
+
+
+def paginate(session, query, page: int, per_page: int) -> Page:
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    items = list(
+        session.scalars(
+            query.options(sa.orm.selectinload(Event.fees), sa.orm.joinedload(Event.venue),
+                          sa.orm.joinedload(Event.branch))
+            .limit(per_page).offset((page - 1) * per_page)
+        ).unique()
+    )
+    return Page(items, page, per_page, total or 0)
+
+
+def month_window(month: str) -> tuple[datetime, datetime]:
+    """'2026-12' → the month's start and the next month's start, in Tokyo. Raises ValueError."""
+    year_s, _, month_s = month.partition("-")
+    start = datetime(int(year_s), int(month_s), 1, tzinfo=TOKYO)
+    if not EARLIEST <= start < LATEST:
+        raise ValueError("month out of range")
+    return start, start + relativedelta(months=1)
+
+
+def get_event(session, event_id: int, *, include_drafts: bool = False) -> Event:
+    """An event by id; drafts only when asked (organizer pages). Raises NotFound."""
+    event = session.get(Event, event_id)
+    if event is None or (event.status == EventStatus.draft and not include_drafts):
+        raise NotFound(_l("This event does not exist."))
+    return event
+
+
+def get_event_for_user(session, event_id: int, user: User, *, staff: bool = False) -> Event:
+    """An event the user may manage (or staff at the door). Raises NotFound or Forbidden."""
+    event = get_event(session, event_id, include_drafts=True)
+    allowed = user.can_staff_branch(event.branch_id) if staff else user.can_manage_branch(
+        event.branch_id)
+    if not allowed:
+        raise Forbidden()
+    return event
+
+
+def signup_state(event: Event, now: datetime) -> str:
+    """Where sign-up stands: open, not_yet, closed, cancelled, past or draft."""
+    if event.status == EventStatus.cancelled:
+        return "cancelled"
+    if event.status != EventStatus.published:
+        return "draft"
+    if event.ends_at <= now:
+        return "past"
+    if event.signup_opens_at and now < event.signup_opens_at:
+        return "not_yet"
+    closes = event.signup_closes_at or event.starts_at
+    if now >= closes:
+        return "closed"
+    return "open"
+
+
+def is_signup_open(event: Event, now: datetime) -> bool:
+    return signup_state(event, now) == "open"
+
+
+def seats_state(event: Event, few: int = 5) -> str:
+    """unlimited, available, few (残りわずか) or full (満席: new sign-ups wait)."""
+    if event.capacity is None:
+        return "unlimited"
+    left = event.seats_left
+    if left == 0:
+        return "full"
+    return "few" if left <= few else "available"
+
+
+def list_branch_events(session, user: User, *, include_past: bool = False, now=None,
+                       limit: int = 200) -> list[Event]:
+    """Events the user manages, for the organizer dashboard."""
+    q = sa.select(Event).options(sa.orm.joinedload(Event.branch))
+    if not user.is_admin:
+        q = q.where(Event.branch_id.in_(user.branch_ids or {-1}))
+    if not include_past:
+        q = q.where(Event.ends_at >= (now or utcnow()) - timedelta(days=1))
+    return list(session.scalars(q.order_by(Event.starts_at).limit(limit)))
+
+
+def list_user_series(session, user: User) -> list[Series]:
+    q = sa.select(Series)
+    if not user.is_admin:
+        q = q.where(Series.branch_id.in_(user.branch_ids or {-1}))
+    return list(session.scalars(q.order_by(Series.id)))
+
+
+def registrations_count(session, event: Event) -> int:
+    """Active registrations (confirmed or waiting) of an event."""
+    from gathering.rsvp.models import Registration
+
+    return session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.event_id == event.id, Registration.status != "cancelled"
+        )
+    ) or 0
+
+
+# ---------------------------------------------------------------------------------------
+# Validation shared by forms and the API
+
+
+def _text(data: dict, key: str, max_len: int, errors: dict, required=False, label=None) -> str:
+    value = data.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.setdefault(key, []).append(_l("Must be text."))
+        return ""
+    value = normalize_text(value)
+    if required and not value:
+        errors.setdefault(key, []).append(_l("This field is required."))
+    elif len(value) > max_len:
+        errors.setdefault(key, []).append(
+            _l("Too long (at most %(max)d characters).", max=max_len))
+    return value
+
+
+def _aware(value, key: str, errors: dict, required=False) -> datetime | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(key, []).append(_l("This field is required."))
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            errors.setdefault(key, []).append(_l("Not a valid date and time."))
+            return None
+    if not isinstance(value, datetime):
+        errors.setdefault(key, []).append(_l("Not a valid date and time."))
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=TOKYO)  # a time typed in Japan is Japan time
+    if not EARLIEST <= value < LATEST:
+        errors.setdefault(key, []).append(_l("The date is out of range."))
+        return None
+    return value
+
+
+def _int(value, key: str, errors: dict, lo: int, hi: int, allow_none=True) -> int | None:
+    if value is None or value == "":
+        if not allow_none:
+            errors.setdefault(key, []).append(_l("This field is required."))
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        errors.setdefault(key, []).append(_l("Must be a whole number."))
+        return None
+    try:
+        number = int(normalize_text(value) if isinstance(value, str) else value)
+    except ValueError:
+        errors.setdefault(key, []).append(_l("Must be a whole number."))
+        return None
+    if not lo <= number <= hi:
+        errors.setdefault(key, []).append(
+            _l("Must be between %(lo)d and %(hi)d.", lo=lo, hi=hi))
+        return None
+    return number
+
+
+def clean_fees(raw, errors: dict) -> list[dict]:
+    """A fee table: [{"code", "label", "amount"}], codes unique, yen whole and ≥ 0."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_FEES:
+        errors.setdefault("fees", []).append(_l("Invalid fee table."))
+        return []
+    fees, codes = [], set()
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors.setdefault("fees", []).append(_l("Invalid fee table."))
+            continue
+        sub: dict = {}
+        label = _text(item, "label", 60, sub, required=True)
+        code = _text(item, "code", 30, sub) or f"fee{i + 1}"
+        amount = _int(item.get("amount"), "amount", sub, 0, MAX_FEE, allow_none=False)
+        if not code.replace("_", "").replace("-", "").isalnum() or not code.isascii():
+            sub.setdefault("code", []).append(_l("Use letters, digits, - and _ only."))
+        if code in codes:
+            sub.setdefault("code", []).append(_l("Each fee needs its own code."))
+        codes.add(code)
+        for key, messages in sub.items():
+            errors.setdefault(f"fees.{i}.{key}", []).extend(messages)
+        fees.append({"code": code, "label": label, "amount": amount or 0})
+    return fees
+
+
+def clean_venue(raw, errors: dict) -> dict | None:
+    if raw is None or raw == {}:
+        return None
+    if not isinstance(raw, dict):
+        errors.setdefault("venue", []).append(_l("Invalid venue."))
+        return None
+    sub: dict = {}
+    venue = {
+        "name": _text(raw, "name", 200, sub, required=True),
+        "postal_code": normalize_postal_code(_text(raw, "postal_code", 20, sub)),
+        "address": _text(raw, "address", 300, sub),
+        "access_notes": _text(raw, "access_notes", 2000, sub),
+        "accessibility_notes": _text(raw, "accessibility_notes", 2000, sub),
+        "map_url": _text(raw, "map_url", 500, sub),
+    }
+    if venue["postal_code"] and not is_valid_postal_code(venue["postal_code"]):
+        sub.setdefault("postal_code", []).append(_l("A postal code has 7 digits, e.g. 123-4567."))
+    if venue["map_url"] and not venue["map_url"].startswith(("https://", "http://")):
+        sub.setdefault("map_url", []).append(_l("Enter a web address starting with https://."))
+    for key in ("latitude", "longitude"):
+        value = raw.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            venue[key] = float(value)
+        except (TypeError, ValueError):
+            sub.setdefault(key, []).append(_l("Must be a number."))
+    for key, messages in sub.items():
+        errors.setdefault(f"venue.{key}", []).extend(messages)
+    return venue
+
+
+def clean_event_data(data: dict, *, partial: bool = False) -> dict:
+    """Check and normalise event fields (API and forms alike). Raises ValidationFailed.
+
+    With ``partial`` only the keys present are checked (PATCH).
+    """
+    if not isinstance(data, dict):
+        raise ValidationFailed(fields={"_": [_l("Expected an object.")]})
+    errors: dict = {}
+    out: dict = {}
+
+    def has(key):
+        return not partial or key in data
+
+    if has("title"):
+        out["title"] = _text(data, "title", MAX_TITLE, errors, required=True)
+    if has("description"):
+        out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
+    if has("kind"):
+        kind = data.get("kind")
+        if kind not in {k.value for k in EventKind}:
+            errors.setdefault("kind", []).append(_l("Unknown kind of event."))
+        out["kind"] = kind
+    for key in ("starts_at", "ends_at"):
+        if has(key):
+            out[key] = _aware(data.get(key), key, errors, required=True)
+    for key in ("signup_opens_at", "signup_closes_at"):
+        if key in data:
+            out[key] = _aware(data.get(key), key, errors)
+    if has("capacity") and "capacity" in data:
+        out["capacity"] = _int(data.get("capacity"), "capacity", errors, 0, MAX_CAPACITY)
+    if "fees" in data:
+        out["fees"] = clean_fees(data.get("fees"), errors)
+    if "fee_basis" in data:
+        if data["fee_basis"] not in {b.value for b in FeeBasis}:
+            errors.setdefault("fee_basis", []).append(_l("Unknown value."))
+        out["fee_basis"] = data["fee_basis"]
+    if "venue" in data:
+        out["venue"] = clean_venue(data.get("venue"), errors)
+    if "venue_id" in data:
+        out["venue_id"] = _int(data.get("venue_id"), "venue_id", errors, 1, 2**31 - 1)
+    if "status" in data:
+        status = data.get("status")
+        if status not in {s.value for s in EventStatus}:
+            errors.setdefault("status", []).append(_l("Unknown status."))
+        out["status"] = status
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return out
+
+
+def _check_times(starts_at, ends_at, opens, closes) -> None:
+    errors: dict = {}
+    if starts_at and ends_at:
+        if ends_at <= starts_at:
+            errors["ends_at"] = [_l("The end must be after the start.")]
+        elif ends_at - starts_at > MAX_DURATION:
+            errors["ends_at"] = [_l("An event lasts at most 14 days.")]
+    if opens and closes and closes <= opens:
+        errors["signup_closes_at"] = [_l("Sign-up must close after it opens.")]
+    if closes and ends_at and closes > ends_at:
+        errors["signup_closes_at"] = [_l("Sign-up must close before the event ends.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _resolve_venue(session, branch_id: int, data: dict) -> Venue | None:
+    if data.get("venue"):
+        venue = Venue(branch_id=branch_id, **data["venue"])
+        session.add(venue)
+        return venue
+    if data.get("venue_id"):
+        venue = session.get(Venue, data["venue_id"])
+        if venue is None or venue.branch_id != branch_id:
+            raise ValidationFailed(fields={"venue_id": [_l("Unknown venue.")]})
+        return venue
+    return None
+
+
+def list_venues(session, branch_ids) -> list[Venue]:
+    return list(session.scalars(
+        sa.select(Venue).where(Venue.branch_id.in_(branch_ids)).order_by(Venue.name)))
+
+
+def set_fees(session, event: Event, fees: list[dict]) -> None:
+    """Replace the fee table, keeping rows by code. A fee that people chose cannot go."""
+    from gathering.rsvp.models import Attendee
+
+    by_code = {f.code: f for f in event.fees}
+    wanted = {f["code"] for f in fees}
+    for code, row in by_code.items():
+        if code not in wanted:
+            used = session.scalar(
+                sa.select(sa.func.count(Attendee.id)).where(Attendee.fee_category_id == row.id))
+            if used:
+                raise Conflict(_l("The fee %(label)s is chosen by people who signed up; "
+                                  "it cannot be removed.", label=row.label), code="fee_in_use")
+            event.fees.remove(row)
+    for position, fee in enumerate(fees):
+        row = by_code.get(fee["code"])
+        if row is None:
+            event.fees.append(FeeCategory(code=fee["code"], label=fee["label"],
+                                          amount=fee["amount"], position=position))
+        else:
+            row.label, row.amount, row.position = fee["label"], fee["amount"], position
+
+
+def check_can_manage(user: User, branch_id: int) -> None:
+    if not user.can_manage_branch(branch_id):
+        raise Forbidden()
+
+
+def create_event(session, user: User, branch: Branch, data: dict) -> Event:
+    """A one-off event from cleaned data (see clean_event_data). Raises on bad times."""
+    check_can_manage(user, branch.id)
+    _check_times(data.get("starts_at"), data.get("ends_at"), data.get("signup_opens_at"),
+                 data.get("signup_closes_at"))
+    status = data.get("status") or EventStatus.draft.value
+    if status == EventStatus.cancelled:
+        raise ValidationFailed(fields={"status": [_l("A new event cannot be cancelled.")]})
+    event = Event(
+        branch_id=branch.id,
+        kind=data.get("kind") or EventKind.other.value,
+        title=data["title"],
+        description=data.get("description", ""),
+        starts_at=data["starts_at"],
+        ends_at=data["ends_at"],
+        capacity=data.get("capacity"),
+        status=status,
+        signup_opens_at=data.get("signup_opens_at"),
+        signup_closes_at=data.get("signup_closes_at"),
+        fee_basis=data.get("fee_basis") or FeeBasis.attended.value,
+    )
+    event.venue = _resolve_venue(session, branch.id, data)
+    session.add(event)
+    set_fees(session, event, data.get("fees") or [])
+    session.flush()
+    return event
+
+
+def update_event(session, user: User, event: Event, data: dict, *, now=None) -> Event:
+    """Edit one event (an occurrence of a series is then detached from the series).
+
+    Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
+    a cancelled event edited, or a fee in use removed).
+    """
+    check_can_manage(user, event.branch_id)
+    if event.status == EventStatus.cancelled and data.get("status") != EventStatus.published:
+        raise Conflict(_l("This event is cancelled."), code="event_cancelled")
+    before = {k: getattr(event, k) for k in SCHEDULE_FIELDS}
+    starts = data.get("starts_at", event.starts_at)
+    ends = data.get("ends_at", event.ends_at)
+    opens = data.get("signup_opens_at", event.signup_opens_at)
+    closes = data.get("signup_closes_at", event.signup_closes_at)
+    _check_times(starts, ends, opens, closes)
+    if "capacity" in data and data["capacity"] is not None and data["capacity"] < event.seats_taken:
+        raise Conflict(
+            _l("%(n)d people are already confirmed; the capacity cannot be lower.",
+               n=event.seats_taken), code="capacity_below_confirmed")
+    for key in ("title", "description", "kind", "starts_at", "ends_at", "capacity",
+                "signup_opens_at", "signup_closes_at", "fee_basis"):
+        if key in data:
+            setattr(event, key, data[key])
+    if "venue" in data or "venue_id" in data:
+        event.venue = _resolve_venue(session, event.branch_id, data)
+    if "fees" in data:
+        set_fees(session, event, data["fees"])
+    status = data.get("status")
+    if status == EventStatus.cancelled:
+        cancel_event(session, user, event, now=now)
+    elif status and status != event.status:
+        event.status = status
+        event.cancelled_at = None
+    if event.series_id is not None:
+        event.is_detached = True
+    if any(getattr(event, k) != v for k, v in before.items()) and status != "cancelled":
+        event.sequence += 1
+    session.flush()
+    return event
+
+
+def publish_event(session, user: User, event: Event) -> Event:
+    check_can_manage(user, event.branch_id)
+    if event.status == EventStatus.cancelled:
+        raise Conflict(_l("This event is cancelled."), code="event_cancelled")
+    if event.status != EventStatus.published:
+        event.status = EventStatus.published.value
+        event.sequence += 1
+    session.flush()
+    return event
+
+
+def cancel_event(session, user: User, event: Event, *, now=None) -> Event:
+    """Cancel (中止) an event; it stays visible, marked, and in feeds as STATUS:CANCELLED."""
+    check_can_manage(user, event.branch_id)
+    if event.status == EventStatus.cancelled:
+        raise Conflict(_l("This event is already cancelled."), code="already_cancelled")
+    event.status = EventStatus.cancelled.value
+    event.cancelled_at = now or utcnow()
+    event.sequence += 1
+    if event.series_id is not None:
+        event.is_detached = True
+    session.flush()
+    return event
+
+
+# ---------------------------------------------------------------------------------------
+# Series
+
+
+def clean_series_data(data: dict) -> dict:
+    """Check a series: pattern, first date, times, capacity and fees. Raises ValidationFailed."""
+    errors: dict = {}
+    out: dict = {}
+    out["title"] = _text(data, "title", MAX_TITLE, errors, required=True)
+    out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
+    if data.get("kind") not in {k.value for k in EventKind}:
+        errors.setdefault("kind", []).append(_l("Unknown kind of event."))
+    out["kind"] = data.get("kind")
+    out["starts_at"] = _aware(data.get("starts_at"), "starts_at", errors, required=True)
+    out["duration_minutes"] = _int(data.get("duration_minutes"), "duration_minutes", errors,
+                                   15, 24 * 60, allow_none=False)
+    out["capacity"] = _int(data.get("capacity"), "capacity", errors, 0, MAX_CAPACITY)
+    out["fees"] = clean_fees(data.get("fees"), errors)
+    out["status"] = data.get("status") or EventStatus.draft.value
+    if out["status"] not in (EventStatus.draft, EventStatus.published):
+        errors.setdefault("status", []).append(_l("Unknown status."))
+    out["signup_opens_days_before"] = _int(data.get("signup_opens_days_before"),
+                                           "signup_opens_days_before", errors, 0, 365)
+    out["signup_closes_hours_before"] = _int(data.get("signup_closes_hours_before"),
+                                             "signup_closes_hours_before", errors, 0,
+                                             24 * 60) or 0
+    out["venue_id"] = data.get("venue_id")
+    out["venue"] = clean_venue(data.get("venue"), errors)
+    out["fee_basis"] = data.get("fee_basis") or FeeBasis.attended.value
+    pattern = data.get("pattern")
+    try:
+        out["rrule"] = recurrence.to_rrule(pattern) if isinstance(pattern, recurrence.Pattern) \
+            else recurrence.to_rrule(recurrence.from_rrule(str(data.get("rrule") or "")))
+    except (recurrence.PatternError, ValueError) as exc:
+        errors.setdefault(getattr(exc, "field", "pattern"), []).append(
+            _l("Choose a valid repeat pattern."))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if out["starts_at"] and out["rrule"]:
+        first = recurrence.occurrences(out["rrule"], out["starts_at"], out["starts_at"],
+                                       out["starts_at"] + relativedelta(years=2))
+        if not first:
+            raise ValidationFailed(fields={"pattern": [_l("This pattern has no dates.")]})
+    return out
+
+
+def _occurrence_fields(series: Series, start: datetime) -> dict:
+    end = start + timedelta(minutes=series.duration_minutes)
+    opens = (start - timedelta(days=series.signup_opens_days_before)
+             if series.signup_opens_days_before is not None else None)
+    closes = start - timedelta(hours=series.signup_closes_hours_before) \
+        if series.signup_closes_hours_before else None
+    return dict(kind=series.kind, title=series.title, description=series.description,
+                starts_at=start, ends_at=end, capacity=series.capacity,
+                venue_id=series.venue_id, signup_opens_at=opens, signup_closes_at=closes,
+                fee_basis=series.fee_basis)
+
+
+def horizon(now: datetime, months: int) -> datetime:
+    return now + relativedelta(months=months)
+
+
+def materialise_series(session, series: Series, *, now: datetime, months: int) -> list[Event]:
+    """Create the occurrences that do not exist yet, from now up to ``months`` ahead."""
+    until = horizon(now, months)
+    existing = set(session.scalars(
+        sa.select(Event.original_starts_at).where(Event.series_id == series.id)))
+    created = []
+    start_from = max(now - timedelta(days=1), series.starts_at)
+    for start in recurrence.occurrences(series.rrule, series.starts_at, start_from, until):
+        if start in existing:
+            continue
+        event = Event(branch_id=series.branch_id, series_id=series.id, original_starts_at=start,
+                      status=series.status, **_occurrence_fields(series, start))
+        for position, fee in enumerate(series.fee_template or []):
+            event.fees.append(FeeCategory(code=fee["code"], label=fee["label"],
+                                          amount=fee["amount"], position=position))
+        session.add(event)
+        created.append(event)
+    series.materialised_until = until
+    session.flush()
+    return created
+
+
+def materialise_all(session, *, now: datetime, months: int) -> int:
+    """Extend every series (the cron command). Returns how many occurrences were created."""
+    total = 0
+    for series in session.scalars(sa.select(Series).where(Series.status != "cancelled")):
+        total += len(materialise_series(session, series, now=now, months=months))
+    return total
+
+
+def create_series(session, user: User, branch: Branch, data: dict, *, now: datetime,
+                  months: int) -> Series:
+    """A recurring series from cleaned data; its occurrences are materialised at once."""
+    check_can_manage(user, branch.id)
+    series = Series(branch_id=branch.id, kind=data["kind"], title=data["title"],
+                    description=data["description"], rrule=data["rrule"],
+                    starts_at=data["starts_at"], duration_minutes=data["duration_minutes"],
+                    capacity=data["capacity"], status=data["status"],
+                    fee_template=data["fees"], fee_basis=data["fee_basis"],
+                    signup_opens_days_before=data["signup_opens_days_before"],
+                    signup_closes_hours_before=data["signup_closes_hours_before"])
+    venue = _resolve_venue(session, branch.id, data)
+    session.add(series)
+    session.flush()
+    if venue is not None:
+        session.flush()
+        series.venue_id = venue.id
+    materialise_series(session, series, now=now, months=months)
+    return series
+
+
+def affected_occurrences(session, series: Series, now: datetime) -> list[Event]:
+    """Future occurrences not edited by hand: those a series edit changes."""
+    return list(session.scalars(
+        sa.select(Event).where(Event.series_id == series.id, Event.is_detached.is_(False),
+                               Event.starts_at > now, Event.status != "cancelled")
+        .order_by(Event.starts_at)))
+
+
+def update_series(session, user: User, series: Series, data: dict, *, now: datetime,
+                  months: int, confirm: bool = False) -> dict:
+    """Apply a series edit to its future occurrences that were not edited by hand.
+
+    Occurrences that the new rule no longer gives are removed (or cancelled, if people
+    signed up); changed ones get the new time, place, capacity and fees. If any affected
+    occurrence has registrations, nothing changes unless ``confirm`` is true: raises
+    SeriesChangeNeedsConfirmation listing them. Returns counts of what happened.
+    """
+    check_can_manage(user, series.branch_id)
+    affected = affected_occurrences(session, series, now)
+    with_people = [e for e in affected if registrations_count(session, e)]
+    if with_people and not confirm:
+        raise SeriesChangeNeedsConfirmation(events=[e.id for e in with_people])
+    for key in ("kind", "title", "description", "rrule", "starts_at", "duration_minutes",
+                "capacity", "status", "fee_basis", "signup_opens_days_before",
+                "signup_closes_hours_before"):
+        setattr(series, key, data[key])
+    series.fee_template = data["fees"]
+    venue = _resolve_venue(session, series.branch_id, data)
+    if venue is not None:
+        session.flush()
+        series.venue_id = venue.id
+    series.sequence += 1
+    keep = set(recurrence.occurrences(series.rrule, series.starts_at, now, horizon(now, months)))
+    result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
+    for event in affected:
+        if event.original_starts_at not in keep:
+            if registrations_count(session, event):
+                cancel_event(session, user, event, now=now)
+                event.is_detached = False
+                result["cancelled"] += 1
+            else:
+                session.delete(event)
+                result["removed"] += 1
+            continue
+        fields = _occurrence_fields(series, event.original_starts_at)
+        if fields["capacity"] is not None and fields["capacity"] < event.seats_taken:
+            fields["capacity"] = event.seats_taken
+        changed = any(getattr(event, k) != v for k, v in fields.items()
+                      if k in ("starts_at", "ends_at", "venue_id"))
+        for key, value in fields.items():
+            setattr(event, key, value)
+        if event.status != series.status:
+            event.status = series.status
+            changed = True
+        set_fees(session, event, series.fee_template or [])
+        if changed:
+            event.sequence += 1
+        result["updated"] += 1
+    session.flush()
+    result["created"] = len(materialise_series(session, series, now=now, months=months))
+    return result
+
+
+def get_series_for_user(session, series_id: int, user: User) -> Series:
+    series = session.get(Series, series_id)
+    if series is None:
+        raise NotFound()
+    check_can_manage(user, series.branch_id)
+    return series

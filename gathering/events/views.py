@@ -1,0 +1,86 @@
+"""Public pages: the upcoming events, one event, a branch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from gathering.accounts.services import get_branch, list_branches
+from gathering.events import services
+from gathering.events.models import EventKind
+from gathering.extensions import db
+from gathering.timeutil import utcnow
+
+bp = Blueprint("events", __name__)
+
+
+def _filters():
+    """Filters from the query string; a malformed one is a 400, an unknown branch a 404."""
+    branch_slug = request.args.get("branch") or None
+    kind = request.args.get("kind") or None
+    month = request.args.get("month") or None
+    try:
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        abort(400)
+    if page < 1 or page > 100_000:
+        abort(400)
+    if kind and kind not in {k.value for k in EventKind}:
+        abort(404)
+    branch = get_branch(db.session, branch_slug) if branch_slug else None
+    window = None
+    if month:
+        try:
+            window = services.month_window(month)
+        except ValueError:
+            abort(400)
+    return branch, kind, month, window, page
+
+
+def _listing(template: str, **extra):
+    branch, kind, month, window, page = _filters()
+    if "branch" in extra:
+        branch = extra["branch"]
+    now = utcnow()
+    start, end = window if window else (now, None)
+    query = services.public_events_query(branch=branch, kind=kind, start=start, end=end)
+    result = services.paginate(db.session, query, page, current_app.config["EVENTS_PER_PAGE"])
+    return render_template(
+        template,
+        page=result,
+        branches=list_branches(db.session),
+        kinds=list(EventKind),
+        selected={"branch": branch.slug if branch else "", "kind": kind or "",
+                  "month": month or ""},
+        now=now,
+        few=current_app.config["FEW_SEATS_LEFT"],
+        **extra,
+    )
+
+
+@bp.get("/")
+def index():
+    return _listing("events/index.html")
+
+
+@bp.get("/events/<int:event_id>")
+def detail(event_id: int):
+    event = services.get_event(db.session, event_id)
+    now = utcnow()
+    return render_template(
+        "events/detail.html",
+        event=event,
+        now=now,
+        signup_state=services.signup_state(event, now),
+        seats=services.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
+    )
+
+
+@bp.get("/branches/<slug>")
+def branch(slug: str):
+    return _listing("events/branch.html", branch=get_branch(db.session, slug))
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,61 @@
+"""Extensions, created unbound here and bound to the app in create_app."""
+
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Constraint names that Alembic can drop again on every database.
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
+migrate = Migrate(render_as_batch=True)
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+#: Whether a new SQLite transaction takes the write lock at once (BEGIN IMMEDIATE).
+#: Requests that only read (GET, HEAD) set it to False so readers never wait under WAL;
+#: everything else writes, and must lock before it reads seats, or two writers could both
+#: see a seat free and one would later fail with "database is locked".
+sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_write_intent", default=True
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy emit BEGIN itself (the driver's own BEGIN is always DEFERRED).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 15000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):  # pragma: no cover - trivial
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")

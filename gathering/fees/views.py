@@ -1,0 +1,5 @@
+"""Pages of the fees domain."""
+
+from flask import Blueprint
+
+bp = Blueprint("fees", __name__)

@@ -1,0 +1,36 @@
+"""Locale choice: ?lang= first, then the lang cookie, then Accept-Language; Japanese by default."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_babel import get_locale
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    supported = current_app.config["LANGUAGES"]
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in supported:
+            return candidate
+    if request.path.startswith("/api/"):
+        # The API answers Japanese unless English is asked for (API.md).
+        return request.accept_languages.best_match(supported, default="ja")
+    return request.accept_languages.best_match(supported, default="ja")
+
+
+def remember_locale(response):
+    """Keep a ?lang= choice in a cookie so the next page is in the same language."""
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response
+
+
+def current_lang() -> str:
+    cached = g.get("_lang")
+    if cached is None:
+        cached = g._lang = "en" if str(get_locale() or "ja").startswith("en") else "ja"
+    return cached

@@ -1,0 +1,45 @@
+"""Stored answers of requests that carry an idempotency key or nonce.
+
+A double tap, a retried POST or the same QR scanned twice must change nothing the second
+time and get the first answer back. The unique constraint makes two racing requests with
+the same key collide in the database, not in Python memory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gathering.extensions import db
+from gathering.timeutil import UTCDateTime, utcnow
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a keyed request, by scope (e.g. "checkin:12") and key."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (sa.UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(60))
+    key: Mapped[str] = mapped_column(sa.String(120))
+    response: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status_code: Mapped[int] = mapped_column(default=200)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def get_record(session, scope: str, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        sa.select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+
+
+def save_record(session, scope: str, key: str, response: dict, status_code: int = 200):
+    record = IdempotencyRecord(scope=scope, key=key, response=response, status_code=status_code)
+    session.add(record)
+    session.flush()
+    return record

@@ -1,0 +1,137 @@
+"""Organizer forms: events, series and the fee table. Shape only; rules live in services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from gathering.events.models import KIND_LABELS, FeeBasis
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class FeeRowForm(Form):
+    code = HiddenField()
+    label = StringField(_l("Fee name"), validators=[Optional(), Length(max=60)])
+    amount = IntegerField(_l("Amount (yen)"),
+                          validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+
+
+def kind_choices():
+    return [(k.value, label) for k, label in KIND_LABELS.items()]
+
+
+FEE_BASIS_CHOICES = [
+    (FeeBasis.attended.value, _l("Only people who came pay")),
+    (FeeBasis.registered.value, _l("Everyone registered pays")),
+]
+
+
+class _CommonFields(FlaskForm):
+    branch_id = SelectField(_l("Group"), coerce=int)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=kind_choices, validators=[DataRequired()])
+    description = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20_000)])
+    capacity = IntegerField(_l("Seats (people; leave empty for no limit)"),
+                            validators=[Optional(), NumberRange(min=0, max=100_000)])
+    fee_basis = SelectField(_l("Who pays"), choices=FEE_BASIS_CHOICES)
+    venue_id = SelectField(_l("Venue"), coerce=int)
+    venue_name = StringField(_l("New venue: name"), validators=[Optional(), Length(max=200)])
+    venue_postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
+    venue_address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    venue_access_notes = TextAreaField(_l("Access"), validators=[Optional(), Length(max=2000)])
+    venue_accessibility_notes = TextAreaField(
+        _l("Accessibility"), validators=[Optional(), Length(max=2000)])
+    venue_map_url = StringField(_l("Map link"), validators=[Optional(), Length(max=500)])
+    fees = FieldList(FormField(FeeRowForm), min_entries=4, max_entries=8)
+
+    def venue_data(self) -> dict:
+        if self.venue_id.data:
+            return {"venue_id": self.venue_id.data}
+        if not (self.venue_name.data or "").strip():
+            return {}
+        return {"venue": {
+            "name": self.venue_name.data, "postal_code": self.venue_postal_code.data,
+            "address": self.venue_address.data, "access_notes": self.venue_access_notes.data,
+            "accessibility_notes": self.venue_accessibility_notes.data,
+            "map_url": self.venue_map_url.data}}
+
+    def fee_data(self) -> list[dict]:
+        rows = []
+        for i, row in enumerate(self.fees.entries):
+            label = (row.form.label.data or "").strip()
+            if not label:
+                continue
+            rows.append({"code": row.form.code.data or f"fee{i + 1}", "label": label,
+                         "amount": row.form.amount.data or 0})
+        return rows
+
+
+class EventForm(_CommonFields):
+    starts_at = DateTimeLocalField(_l("Starts"), validators=[InputRequired()],
+                                   format="%Y-%m-%dT%H:%M")
+    ends_at = DateTimeLocalField(_l("Ends"), validators=[InputRequired()],
+                                 format="%Y-%m-%dT%H:%M")
+    signup_opens_at = DateTimeLocalField(_l("Sign-up opens (empty: now)"),
+                                         validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    signup_closes_at = DateTimeLocalField(_l("Sign-up closes (empty: at the start)"),
+                                          validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    publish = BooleanField(_l("Publish now"))
+
+
+WEEKDAY_CHOICES = [
+    (0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")),
+    (4, _l("Friday")), (5, _l("Saturday")), (6, _l("Sunday")),
+]
+NTH_CHOICES = [(1, _l("1st")), (2, _l("2nd")), (3, _l("3rd")), (4, _l("4th")),
+               (5, _l("5th")), (-1, _l("Last"))]
+PATTERN_CHOICES = [
+    ("monthly_nth", _l("Every month, on given weeks (e.g. 2nd and 4th Saturday)")),
+    ("weekly", _l("Every week")),
+    ("monthly_day", _l("Every month on a date (e.g. the 15th)")),
+]
+
+
+class SeriesForm(_CommonFields):
+    pattern = RadioField(_l("Repeats"), choices=PATTERN_CHOICES, default="monthly_nth",
+                         validators=[DataRequired()])
+    weekdays = MultiCheckboxField(_l("Weekday"), choices=WEEKDAY_CHOICES, coerce=int)
+    nths = MultiCheckboxField(_l("Week of the month"), choices=NTH_CHOICES, coerce=int)
+    monthday = IntegerField(_l("Day of the month"),
+                            validators=[Optional(), NumberRange(min=1, max=31)])
+    first_date = DateField(_l("First date"), validators=[InputRequired()])
+    start_time = TimeField(_l("Start time"), validators=[InputRequired()])
+    end_time = TimeField(_l("End time"), validators=[InputRequired()])
+    signup_opens_days_before = IntegerField(
+        _l("Sign-up opens this many days before (empty: at once)"),
+        validators=[Optional(), NumberRange(min=0, max=365)])
+    signup_closes_hours_before = IntegerField(
+        _l("Sign-up closes this many hours before the start"),
+        validators=[Optional(), NumberRange(min=0, max=1440)], default=0)
+    publish = BooleanField(_l("Publish the occurrences"))
+    confirm = BooleanField(_l("Yes, also change occurrences that already have sign-ups"))
+
+
+class ConfirmForm(FlaskForm):
+    """A POST button: CSRF only."""

@@ -1,0 +1,319 @@
+"""The organizer area: dashboard, events and recurring series."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from gathering.accounts.models import Branch
+from gathering.errors import Forbidden, GatheringError, ValidationFailed
+from gathering.events import recurrence, services
+from gathering.events.models import Event, EventStatus, Series
+from gathering.extensions import db
+from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
+from gathering.timeutil import TOKYO, to_local, utcnow
+
+bp = Blueprint("organizer", __name__, url_prefix="/organizer")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def _managed_branches() -> list[Branch]:
+    if current_user.is_admin:
+        return list(db.session.scalars(sa.select(Branch).order_by(Branch.id)))
+    return [b for b in current_user.branches if current_user.can_manage_branch(b.id)]
+
+
+def _require_organizer() -> list[Branch]:
+    branches = _managed_branches()
+    if not branches:
+        raise Forbidden()
+    return branches
+
+
+def _prepare(form, branches, branch_id=None) -> None:
+    form.branch_id.choices = [(b.id, b.name) for b in branches]
+    venues = services.list_venues(db.session, [b.id for b in branches])
+    form.venue_id.choices = [(0, _("— a new venue (fill in below) —"))] + [
+        (v.id, f"{v.name} ({v.branch.name})") for v in venues]
+
+
+def _branch_from(form, branches) -> Branch:
+    for b in branches:
+        if b.id == form.branch_id.data:
+            return b
+    raise Forbidden()
+
+
+def _apply_field_errors(form, exc: ValidationFailed) -> None:
+    """Show service-level field errors next to the form fields they belong to."""
+    for key, messages in exc.fields.items():
+        if key.startswith("venue."):
+            name = "venue_" + key.split(".", 1)[1]
+        elif key.startswith("fees."):
+            name = "fees"
+        else:
+            name = key
+        field = getattr(form, name, None)
+        texts = [str(m) for m in messages]
+        if field is None or not hasattr(field, "errors"):
+            form.form_errors.extend(texts)
+            continue
+        if not isinstance(field.errors, list):
+            field.errors = list(field.errors or [])
+        field.errors.extend(texts)
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=TOKYO) if value else None
+
+
+@bp.get("/")
+def dashboard():
+    now = utcnow()
+    events = services.list_branch_events(db.session, current_user, now=now)
+    series = services.list_user_series(db.session, current_user)
+    return render_template("organizer/dashboard.html", events=events, series=series, now=now,
+                           describe=recurrence.describe)
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id: int):
+    event = services.get_event_for_user(db.session, event_id, current_user, staff=True)
+    return render_template("organizer/event.html", event=event, form=ConfirmForm(),
+                           can_manage=current_user.can_manage_branch(event.branch_id),
+                           signup_state=services.signup_state(event, utcnow()))
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def event_new():
+    branches = _require_organizer()
+    form = EventForm()
+    _prepare(form, branches)
+    if request.method == "GET":
+        form.fees[0].label.data, form.fees[0].amount.data, form.fees[0].code.data = (
+            _("Child"), 0, "child")
+        form.fees[1].label.data, form.fees[1].amount.data, form.fees[1].code.data = (
+            _("Adult"), 300, "adult")
+    if form.validate_on_submit():
+        data = _event_data(form)
+        data["status"] = EventStatus.published.value if form.publish.data else "draft"
+        try:
+            cleaned = services.clean_event_data(data)
+            event = services.create_event(db.session, current_user, _branch_from(form, branches),
+                                          cleaned)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The event was created."), "success")
+            return redirect(url_for("organizer.event", event_id=event.id))
+    return render_template("organizer/event_form.html", form=form, event=None)
+
+
+def _event_data(form: EventForm) -> dict:
+    return {
+        "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
+        "starts_at": _local(form.starts_at.data), "ends_at": _local(form.ends_at.data),
+        "signup_opens_at": _local(form.signup_opens_at.data),
+        "signup_closes_at": _local(form.signup_closes_at.data),
+        "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
+        "fees": form.fee_data(), **form.venue_data(),
+    }
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+def event_edit(event_id: int):
+    event = services.get_event_for_user(db.session, event_id, current_user)
+    branches = [event.branch]
+    form = EventForm(obj=None)
+    _prepare(form, branches)
+    if request.method == "GET":
+        _fill_event_form(form, event)
+    form.branch_id.data = event.branch_id
+    if form.validate_on_submit():
+        data = _event_data(form)
+        if form.publish.data and event.status == EventStatus.draft:
+            data["status"] = EventStatus.published.value
+        try:
+            cleaned = services.clean_event_data(data)
+            services.update_event(db.session, current_user, event, cleaned)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply_field_errors(form, exc)
+        except GatheringError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("The event was saved."), "success")
+            return redirect(url_for("organizer.event", event_id=event.id))
+    return render_template("organizer/event_form.html", form=form, event=event)
+
+
+def _fill_event_form(form: EventForm, event: Event) -> None:
+    form.title.data, form.kind.data, form.description.data = event.title, event.kind, \
+        event.description
+    for name in ("starts_at", "ends_at", "signup_opens_at", "signup_closes_at"):
+        value = getattr(event, name)
+        getattr(form, name).data = to_local(value).replace(tzinfo=None) if value else None
+    form.capacity.data, form.fee_basis.data = event.capacity, event.fee_basis
+    form.venue_id.data = event.venue_id or 0
+    form.publish.data = event.status == EventStatus.published
+    for i, fee in enumerate(event.fees[: len(form.fees.entries)]):
+        row = form.fees[i]
+        row.code.data, row.label.data, row.amount.data = fee.code, fee.label, fee.amount
+
+
+@bp.post("/events/<int:event_id>/publish")
+def event_publish(event_id: int):
+    event = services.get_event_for_user(db.session, event_id, current_user)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.publish_event(db.session, current_user, event)
+        except GatheringError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("The event is published."), "success")
+    return redirect(url_for("organizer.event", event_id=event.id))
+
+
+@bp.post("/events/<int:event_id>/cancel")
+def event_cancel(event_id: int):
+    event = services.get_event_for_user(db.session, event_id, current_user)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.cancel_event(db.session, current_user, event)
+        except GatheringError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("The event is cancelled. It stays listed, marked as cancelled."), "success")
+    return redirect(url_for("organizer.event", event_id=event.id))
+
+
+# ---------------------------------------------------------------------------------------
+# Series
+
+
+def _series_data(form: SeriesForm) -> dict:
+    start = datetime.combine(form.first_date.data, form.start_time.data, TOKYO)
+    end = datetime.combine(form.first_date.data, form.end_time.data, TOKYO)
+    return {
+        "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
+        "starts_at": start, "duration_minutes": int((end - start).total_seconds() // 60),
+        "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
+        "fees": form.fee_data(),
+        "status": EventStatus.published.value if form.publish.data else "draft",
+        "signup_opens_days_before": form.signup_opens_days_before.data,
+        "signup_closes_hours_before": form.signup_closes_hours_before.data or 0,
+        "pattern": recurrence.Pattern(form.pattern.data, weekdays=form.weekdays.data or [],
+                                      nths=form.nths.data or [], monthday=form.monthday.data),
+        **form.venue_data(),
+    }
+
+
+def _clean_series(form: SeriesForm) -> dict | None:
+    data = _series_data(form)
+    if data["duration_minutes"] <= 0:
+        form.end_time.errors = list(form.end_time.errors) + [_("The end must be after the start.")]
+        return None
+    try:
+        return services.clean_series_data(data)
+    except ValidationFailed as exc:
+        _apply_field_errors(form, exc)
+        return None
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+def series_new():
+    branches = _require_organizer()
+    form = SeriesForm()
+    _prepare(form, branches)
+    if request.method == "GET":
+        form.fees[0].label.data, form.fees[0].amount.data, form.fees[0].code.data = (
+            _("Child"), 0, "child")
+        form.fees[1].label.data, form.fees[1].amount.data, form.fees[1].code.data = (
+            _("Adult"), 300, "adult")
+    if form.validate_on_submit() and (cleaned := _clean_series(form)) is not None:
+        try:
+            series = services.create_series(
+                db.session, current_user, _branch_from(form, branches), cleaned, now=utcnow(),
+                months=current_app.config["SERIES_HORIZON_MONTHS"])
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The series was created with %(n)d dates.", n=len(series.events)), "success")
+            return redirect(url_for("organizer.series", series_id=series.id))
+    return render_template("organizer/series_form.html", form=form, series=None, needs_confirm=False)
+
+
+@bp.get("/series/<int:series_id>")
+def series(series_id: int):
+    series = services.get_series_for_user(db.session, series_id, current_user)
+    return render_template("organizer/series.html", series=series, now=utcnow(),
+                           describe=recurrence.describe, form=ConfirmForm())
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+def series_edit(series_id: int):
+    series = services.get_series_for_user(db.session, series_id, current_user)
+    form = SeriesForm()
+    _prepare(form, [series.branch])
+    form.branch_id.data = series.branch_id
+    needs_confirm = False
+    if request.method == "GET":
+        _fill_series_form(form, series)
+    if form.validate_on_submit() and (cleaned := _clean_series(form)) is not None:
+        try:
+            result = services.update_series(
+                db.session, current_user, series, cleaned, now=utcnow(),
+                months=current_app.config["SERIES_HORIZON_MONTHS"], confirm=form.confirm.data)
+        except services.SeriesChangeNeedsConfirmation as exc:
+            db.session.rollback()
+            needs_confirm = True
+            flash(str(exc.message), "warning")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The series was saved: %(updated)d dates changed, %(created)d added, "
+                    "%(removed)d removed, %(cancelled)d cancelled.", **result), "success")
+            return redirect(url_for("organizer.series", series_id=series.id))
+    return render_template("organizer/series_form.html", form=form, series=series,
+                           needs_confirm=needs_confirm)
+
+
+def _fill_series_form(form: SeriesForm, series: Series) -> None:
+    pattern = recurrence.from_rrule(series.rrule)
+    local = to_local(series.starts_at)
+    form.title.data, form.kind.data, form.description.data = series.title, series.kind, \
+        series.description
+    form.pattern.data, form.weekdays.data, form.nths.data = pattern.kind, pattern.weekdays, \
+        pattern.nths
+    form.monthday.data = pattern.monthday
+    form.first_date.data, form.start_time.data = local.date(), local.time()
+    form.end_time.data = (local + timedelta(minutes=series.duration_minutes)).time()
+    form.capacity.data, form.fee_basis.data = series.capacity, series.fee_basis
+    form.venue_id.data = series.venue_id or 0
+    form.signup_opens_days_before.data = series.signup_opens_days_before
+    form.signup_closes_hours_before.data = series.signup_closes_hours_before
+    form.publish.data = series.status == EventStatus.published
+    for i, fee in enumerate((series.fee_template or [])[: len(form.fees.entries)]):
+        row = form.fees[i]
+        row.code.data, row.label.data, row.amount.data = fee["code"], fee["label"], fee["amount"]
