@@ -116,6 +116,9 @@ class Attendee(db.Model):
     diets: Mapped[list] = mapped_column(sa.JSON, default=list)
     note: Mapped[str] = mapped_column(sa.Text, default="")  # free-text dietary note
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when this person was admitted at the door (None: not, or undone). The CheckIn rows are
+    #: the log; this is their current state, written in the same transaction.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     registration: Mapped[Registration] = relationship(back_populates="attendees")

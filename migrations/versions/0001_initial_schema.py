@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:00:44.381576
+Create Date: 2026-11-27 03:02:51.219735
 
 """
 from alembic import op
@@ -230,6 +230,7 @@ def upgrade():
     sa.Column('diets', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fee_category_id'], ['fee_categories.id'], name=op.f('fk_attendees_fee_category_id_fee_categories')),
     sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_attendees_registration_id_registrations'), ondelete='CASCADE'),
