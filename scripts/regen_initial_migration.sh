@@ -7,7 +7,7 @@ exec 9>/tmp/tsudoi-migration.lock
 flock 9
 tmp=$(mktemp -d)
 rm -f migrations/versions/0001_initial_schema.py
-DATABASE_URL="sqlite:///$tmp/empty.sqlite3" .venv/bin/flask --app wsgi db migrate -m "initial schema" >/dev/null
+DATABASE_URL="sqlite:///$tmp/empty.sqlite3" .venv/bin/flask --app wsgi db migrate -m "initial schema" >/dev/null 2>&1
 file=$(ls migrations/versions/*_initial_schema.py)
 mv "$file" migrations/versions/0001_initial_schema.py
 sed -i -e "s/^revision = .*/revision = '0001'/" \
