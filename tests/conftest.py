@@ -211,3 +211,75 @@ def make_registration(app, make_event):
         return reg, token
 
     return _make
+
+
+# ---------------------------------------------------------------------------------------
+# A real server and a real browser
+
+
+class LiveServer:
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on 127.0.0.1 (a secure context for the camera API) in a thread."""
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def require_chromium() -> None:
+    """Skip with a reason when Debian's chromium is missing, except under CI=true."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing under CI=true: .ci/run must install chromium")
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    """Debian's chromium driven by Playwright (never `playwright install`)."""
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (390×844)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="ja-JP",
+                                  bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()

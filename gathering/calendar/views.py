@@ -23,3 +23,8 @@ def feed_branch(slug: str):
 @bp.get("/calendar/kinds/<kind>.ics")
 def feed_kind(kind: str):
     abort(404)
+
+
+@bp.get("/calendar/me/<token>.ics")
+def personal_feed(token: str):
+    abort(404)

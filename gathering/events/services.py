@@ -705,3 +705,51 @@ def get_series_for_user(session, series_id: int, user: User) -> Series:
         raise NotFound()
     check_can_manage(user, series.branch_id)
     return series
+
+
+# ---------------------------------------------------------------------------------------
+# Seats: the one place capacity is enforced (sign-ups, walk-ins, edits, cancellations)
+
+
+def take_seats(session, event: Event, count: int, *, allow_overbook: bool = False) -> bool:
+    """Take ``count`` seats if they are free, atomically in the database. Returns whether
+    it did.
+
+    A guarded UPDATE (``seats_taken + n <= capacity``) is atomic on SQLite and PostgreSQL
+    alike; on PostgreSQL the row stays locked until commit, on SQLite the write transaction
+    (BEGIN IMMEDIATE) already serialises writers. Keep it in the same transaction as the
+    attendee rows it counts.
+    """
+    if count <= 0:
+        return True
+    stmt = sa.update(Event).where(Event.id == event.id)
+    if not allow_overbook:
+        stmt = stmt.where(sa.or_(Event.capacity.is_(None),
+                                 Event.seats_taken + count <= Event.capacity))
+    result = session.execute(stmt.values(seats_taken=Event.seats_taken + count)
+                             .execution_options(synchronize_session=False))
+    session.refresh(event, ["seats_taken"])
+    return result.rowcount == 1
+
+
+def release_seats(session, event: Event, count: int) -> None:
+    """Give back ``count`` seats (a cancellation); never below zero."""
+    if count <= 0:
+        return
+    session.execute(
+        sa.update(Event).where(Event.id == event.id)
+        .values(seats_taken=sa.case((Event.seats_taken >= count, Event.seats_taken - count),
+                                    else_=0))
+        .execution_options(synchronize_session=False))
+    session.refresh(event, ["seats_taken"])
+
+
+def lock_event(session, event_id: int) -> Event:
+    """Load an event for a change of its seats: a row lock on PostgreSQL (SELECT … FOR
+    UPDATE); on SQLite the write transaction already holds the database lock."""
+    event = session.scalar(
+        sa.select(Event).where(Event.id == event_id).with_for_update()
+        .execution_options(populate_existing=True))
+    if event is None:
+        raise NotFound(_l("This event does not exist."))
+    return event

@@ -65,3 +65,8 @@ def record_payment(session, registration: Registration, amount: int, method: str
     session.add(payment)
     session.flush()
     return payment
+
+
+def receipt_url(registration: Registration) -> str | None:
+    """Where the organizer issues or views this party's receipt (None until one can be)."""
+    return None
