@@ -73,7 +73,10 @@ class CashCount(db.Model):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id"), index=True)
     #: whose cash this is (None: the whole event)
     volunteer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: all cash in the till when counted, the change float included
     counted_amount: Mapped[int] = mapped_column()
+    #: change float (釣り銭準備金) put in the till before the doors opened
+    float_amount: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(sa.String(300), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

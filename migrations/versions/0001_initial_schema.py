@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:02:51.219735
+Create Date: 2026-11-27 03:09:47.983179
 
 """
 from alembic import op
@@ -162,6 +162,7 @@ def upgrade():
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('volunteer_id', sa.Integer(), nullable=True),
     sa.Column('counted_amount', sa.Integer(), nullable=False),
+    sa.Column('float_amount', sa.Integer(), nullable=False),
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
