@@ -1,13 +1,115 @@
-"""Sign-up rules: registering, the waiting list, changes and cancellations."""
+"""Sign-up rules: registering, the waiting list, changes and cancellations.
+
+Plain functions over a session: they flush and never commit (the view or API commits once).
+Capacity is only ever changed through events.services.take_seats/release_seats while the
+event row is locked (lock_event), so it holds under any concurrency on SQLite and PostgreSQL.
+Refusals raise GatheringError subclasses with stable codes:
+
+- ``signup_not_open``, ``signup_closed``, ``event_cancelled``, ``event_over`` (409)
+- ``invalid`` with ``fields`` (422), ``party_too_large`` (422)
+- ``idempotency_key_reused`` (409): the key came with another person's data
+- ``already_cancelled``, ``checked_in``, ``not_enough_seats`` (409)
+"""
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import hmac
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from gathering.errors import NotFound
-from gathering.rsvp.models import Registration
-from gathering.security import token_hash
+from gathering.errors import Conflict, NotFound, ValidationFailed
+from gathering.events import services as events
+from gathering.events.models import Event
+from gathering.japanese import (
+    format_phone,
+    is_katakana,
+    is_latin_name,
+    is_valid_phone,
+    normalize_name,
+    normalize_phone,
+    normalize_text,
+    search_key,
+    to_katakana,
+)
+from gathering.rsvp import allergens as data
+from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
+from gathering.security import matches, new_token, token_hash
+
+MAX_NAME = 60
+MAX_PERSON_NAME = 120
+MAX_NOTE = 500
+MAX_MESSAGE = 2000
+MAX_KEY = 100
+
+
+@dataclass
+class SignupResult:
+    """What ``register`` did. ``manage_token`` is the secret of the manage link (/r/<token>);
+    it is not stored, only its hash. ``replayed``: the idempotency key had been seen, nothing
+    new was created and this is the first registration."""
+
+    registration: Registration
+    manage_token: str
+    replayed: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.registration.status
+
+
+@dataclass
+class Change:
+    """What a change or cancellation did: the parties promoted from the waiting list."""
+
+    registration: Registration
+    promoted: list[Registration] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# Manage tokens: random per registration, stored hashed, derivable again with SECRET_KEY so
+# a double tap or a promotion mail can show the same link without storing the secret.
+
+
+def _secret(secret: str | None) -> bytes:
+    return (secret or current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
+def derive_manage_token(event_id: int, key: str, *, secret: str | None = None) -> str:
+    """The manage token of (event, idempotency key): HMAC-SHA256, 256 bits, URL-safe."""
+    digest = hmac.new(_secret(secret), f"tsudoi-manage:{event_id}:{key}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def manage_token_for(reg: Registration, *, secret: str | None = None) -> str | None:
+    """The registration's current manage token, or None if it cannot be derived (made
+    elsewhere, or SECRET_KEY changed): then ``reissue_manage_token``."""
+    if not reg.idempotency_key:
+        return None
+    token = derive_manage_token(reg.event_id, reg.idempotency_key, secret=secret)
+    return token if matches(token, reg.manage_token_hash) else None
+
+
+def reissue_manage_token(reg: Registration, *, secret: str | None = None) -> str:
+    """A working manage token for the registration; an old link stops working only if it
+    could not be derived any more."""
+    token = manage_token_for(reg, secret=secret)
+    if token:
+        return token
+    if not reg.idempotency_key:
+        reg.idempotency_key = new_token()
+    token = derive_manage_token(reg.event_id, reg.idempotency_key, secret=secret)
+    reg.manage_token_hash = token_hash(token)
+    return token
 
 
 def get_registration_by_manage_token(session, token: str, *, event_id: int | None = None
@@ -17,10 +119,577 @@ def get_registration_by_manage_token(session, token: str, *, event_id: int | Non
     Only the token's hash is stored; the lookup is by hash, so no timing reveals a prefix.
     With ``event_id``, a token of another event's registration is refused too.
     """
-    if not token or len(token) > 100:
+    if not isinstance(token, str) or not token or len(token) > 100:
         raise NotFound(_l("This link is not valid."))
     reg = session.scalar(sa.select(Registration).where(
         Registration.manage_token_hash == token_hash(token)))
     if reg is None or (event_id is not None and reg.event_id != event_id):
         raise NotFound(_l("This link is not valid."))
     return reg
+
+
+def get_registration_for_user(session, registration_id: int, user) -> Registration:
+    """A registration the user may see (organizers of its branch, admins). Raises
+    NotFound or Forbidden."""
+    reg = session.get(Registration, registration_id)
+    if reg is None:
+        raise NotFound()
+    events.get_event_for_user(session, reg.event_id, user)
+    return reg
+
+
+# ---------------------------------------------------------------------------------------
+# Cleaning what people typed (shared by the form and the API)
+
+
+def _str(value, key: str, errors: dict, max_len: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.setdefault(key, []).append(_l("Enter text."))
+        return ""
+    if len(value) > max_len * 4:
+        errors.setdefault(key, []).append(_l("This is too long (at most %(n)d characters).",
+                                             n=max_len))
+        return ""
+    return value
+
+
+def _limit(text: str, key: str, errors: dict, max_len: int) -> str:
+    if len(text) > max_len:
+        errors.setdefault(key, []).append(_l("This is too long (at most %(n)d characters).",
+                                             n=max_len))
+    return text
+
+
+def _kana(value, key: str, errors: dict, required: bool) -> str:
+    kana = _limit(to_katakana(_str(value, key, errors, MAX_NAME)), key, errors, MAX_NAME)
+    if not kana:
+        if required:
+            errors.setdefault(key, []).append(_l("Enter the reading in kana (フリガナ)."))
+        return ""
+    if not is_katakana(kana):
+        errors.setdefault(key, []).append(_l("Write the reading in hiragana or katakana."))
+    return kana
+
+
+def _codes(value, key: str, errors: dict, allowed: frozenset) -> list[str]:
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.setdefault(key, []).append(_l("Choose from the list."))
+        return []
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        errors.setdefault(key, []).append(_l("Unknown choice: %(codes)s",
+                                             codes=", ".join(unknown[:5])[:100]))
+        return []
+    return data.ordered(value)
+
+
+def clean_email(value, key: str = "contact.email", errors: dict | None = None) -> str:
+    errors = {} if errors is None else errors
+    text = normalize_text(_str(value, key, errors, 254))
+    if not text:
+        return ""
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        errors.setdefault(key, []).append(_l("Enter an e-mail address like name@example.jp."))
+        return text
+
+
+def clean_signup(event: Event, raw: dict, *, max_party_size: int,
+                 require_contact: bool = True, existing_ids: set[int] | None = None) -> dict:
+    """Check and normalise a sign-up (the API's shape, see API.md). Returns the cleaned
+    dict; raises ValidationFailed with messages keyed like ``contact.phone`` or
+    ``attendees.0.category``."""
+    errors: dict = {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed(fields={"contact": [_l("Send the sign-up as an object.")]})
+    contact = raw.get("contact") or {}
+    if not isinstance(contact, dict):
+        errors["contact"] = [_l("Send the contact as an object.")]
+        contact = {}
+
+    family = _limit(normalize_name(_str(contact.get("family_name"), "contact.family_name",
+                                        errors, MAX_NAME)),
+                    "contact.family_name", errors, MAX_NAME)
+    given = _limit(normalize_name(_str(contact.get("given_name"), "contact.given_name",
+                                       errors, MAX_NAME)),
+                   "contact.given_name", errors, MAX_NAME)
+    if not family and require_contact:
+        errors.setdefault("contact.family_name", []).append(_l("Enter your family name."))
+    latin = is_latin_name(family) and (not given or is_latin_name(given))
+    kana_needed = require_contact and bool(family) and not latin
+    family_kana = _kana(contact.get("family_name_kana"), "contact.family_name_kana", errors,
+                        kana_needed)
+    given_kana = _kana(contact.get("given_name_kana"), "contact.given_name_kana", errors,
+                       kana_needed and bool(given))
+
+    phone = normalize_phone(_str(contact.get("phone"), "contact.phone", errors, 30))
+    if phone and not is_valid_phone(phone):
+        errors.setdefault("contact.phone", []).append(
+            _l("Enter a Japanese phone number like 090-1234-5678."))
+    email = clean_email(contact.get("email"), "contact.email", errors)
+    if require_contact and not phone and not email and "contact.phone" not in errors \
+            and "contact.email" not in errors:
+        errors.setdefault("contact.phone", []).append(
+            _l("Enter a phone number or an e-mail address, so we can reach you."))
+
+    people = raw.get("attendees")
+    cleaned_people: list[dict] = []
+    fees = {f.code: f for f in event.fees}
+    if not isinstance(people, list) or not people:
+        errors.setdefault("attendees", []).append(_l("Add at least one person."))
+        people = []
+    elif len(people) > max_party_size:
+        errors.setdefault("attendees", []).append(
+            _l("At most %(n)d people can sign up together.", n=max_party_size))
+        people = []
+    seen_ids: set[int] = set()
+    for i, person in enumerate(people):
+        p = f"attendees.{i}"
+        if not isinstance(person, dict):
+            errors.setdefault(p, []).append(_l("Send each person as an object."))
+            continue
+        code = person.get("category")
+        category = None
+        if fees:
+            if not isinstance(code, str) or code not in fees:
+                errors.setdefault(f"{p}.category", []).append(_l("Choose a category."))
+            else:
+                category = fees[code]
+        elif code not in (None, ""):
+            errors.setdefault(f"{p}.category", []).append(_l("Choose a category."))
+        attendee_id = person.get("id")
+        if attendee_id is not None:
+            if (isinstance(attendee_id, bool) or not isinstance(attendee_id, int)
+                    or attendee_id not in (existing_ids or set()) or attendee_id in seen_ids):
+                errors.setdefault(p, []).append(_l("This person is not part of this sign-up."))
+                attendee_id = None
+            else:
+                seen_ids.add(attendee_id)
+        name = _limit(normalize_name(_str(person.get("name"), f"{p}.name", errors,
+                                          MAX_PERSON_NAME)), f"{p}.name", errors,
+                      MAX_PERSON_NAME)
+        note = _limit(normalize_text(_str(person.get("note"), f"{p}.note", errors, MAX_NOTE)),
+                      f"{p}.note", errors, MAX_NOTE)
+        cleaned_people.append({
+            "id": attendee_id,
+            "category": category,
+            "name": name,
+            "allergens": _codes(person.get("allergens"), f"{p}.allergens", errors,
+                                data.ALLERGEN_CODES),
+            "diets": _codes(person.get("diets"), f"{p}.diets", errors, data.DIET_CODES),
+            "note": note,
+        })
+
+    sensitive = any(p["allergens"] or p["diets"] or p["note"] for p in cleaned_people)
+    consent = raw.get("consent")
+    if consent not in (None, True, False):
+        errors.setdefault("consent", []).append(_l("Answer yes or no."))
+        consent = False
+    if sensitive and consent is not True:
+        errors.setdefault("consent", []).append(
+            _l("To keep allergy and diet information, please agree to how we use it."))
+    message = _limit(normalize_text(_str(raw.get("message"), "message", errors, MAX_MESSAGE)),
+                     "message", errors, MAX_MESSAGE)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return {
+        "family_name": family, "given_name": given,
+        "family_name_kana": family_kana, "given_name_kana": given_kana,
+        "phone": phone, "email": email, "message": message,
+        "attendees": cleaned_people, "consent": bool(consent) and sensitive,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Registering
+
+
+def _check_window(event: Event, now: datetime, *, walk_in: bool = False) -> None:
+    state = events.signup_state(event, now)
+    if state == "open":
+        return
+    if state == "draft":
+        raise NotFound(_l("This event does not exist."))
+    if state == "cancelled":
+        raise Conflict(_l("This event is cancelled. Sign-up is closed."), code="event_cancelled")
+    if walk_in and state in ("not_yet", "closed"):
+        return  # the door admits walk-ins on the day, whatever the online window says
+    if state == "not_yet":
+        raise Conflict(_l("Sign-up has not opened yet."), code="signup_not_open")
+    raise Conflict(_l("Sign-up is closed."), code="signup_closed")
+
+
+def register(session, event: Event, raw: dict, *, now: datetime,
+             idempotency_key: str | None = None, max_party_size: int = 10,
+             is_walk_in: bool = False, allow_overbook: bool = False,
+             secret: str | None = None) -> SignupResult:
+    """Sign a party up for an event, in the caller's transaction.
+
+    ``raw`` is the API's sign-up object (API.md): ``{"contact": {family_name, given_name,
+    family_name_kana, given_name_kana, phone, email}, "attendees": [{category, name,
+    allergens, diets, note}], "consent": bool, "message": str}``. It is cleaned here
+    (``clean_signup``): raises ValidationFailed (422, ``fields``) for bad input.
+
+    The event row is locked, then the whole party takes seats in one guarded update: it is
+    ``confirmed`` if all fit, else ``waitlisted`` (a family is never split). A party larger
+    than the event's capacity is refused (``party_too_large``). Outside the sign-up window
+    raises Conflict (``signup_not_open``, ``signup_closed``, ``event_cancelled``).
+
+    ``idempotency_key``: the same key again for the same event and person returns the first
+    registration (``replayed=True``) and creates nothing; with another person's data it
+    raises Conflict ``idempotency_key_reused``.
+
+    Door use: ``is_walk_in=True`` skips the online window and the contact requirement;
+    ``allow_overbook=True`` confirms even beyond capacity.
+
+    Returns SignupResult(registration, manage_token, replayed). Flushes, never commits.
+    """
+    if idempotency_key is not None and (not isinstance(idempotency_key, str)
+                                        or not 0 < len(idempotency_key) <= MAX_KEY):
+        raise ValidationFailed(fields={"idempotency_key": [
+            _l("Send a string of at most %(n)d characters.", n=MAX_KEY)]})
+    if events.signup_state(event, now) == "draft":
+        raise NotFound(_l("This event does not exist."))
+    cleaned = clean_signup(event, raw, max_party_size=max_party_size,
+                           require_contact=not is_walk_in)
+    event = events.lock_event(session, event.id)
+
+    if idempotency_key:
+        existing = session.scalar(sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.idempotency_key == idempotency_key))
+        if existing is not None:
+            same = (existing.family_name, existing.phone, existing.email) == (
+                cleaned["family_name"], cleaned["phone"], cleaned["email"])
+            if not same:
+                raise Conflict(_l("This request key was already used for another sign-up."),
+                               code="idempotency_key_reused")
+            return SignupResult(existing, reissue_manage_token(existing, secret=secret),
+                                replayed=True)
+
+    _check_window(event, now, walk_in=is_walk_in)
+    party = len(cleaned["attendees"])
+    if event.capacity is not None and party > event.capacity and not allow_overbook:
+        raise ValidationFailed(
+            _l("This event has %(n)d seats in all; a party this large cannot fit.",
+               n=event.capacity),
+            code="party_too_large",
+            fields={"attendees": [_l("This event has %(n)d seats in all.", n=event.capacity)]})
+
+    key = idempotency_key or new_token()
+    token = derive_manage_token(event.id, key, secret=secret)
+    reg = Registration(
+        event_id=event.id, status=RegistrationStatus.waitlisted.value,
+        family_name=cleaned["family_name"], given_name=cleaned["given_name"],
+        family_name_kana=cleaned["family_name_kana"],
+        given_name_kana=cleaned["given_name_kana"],
+        phone=cleaned["phone"], email=cleaned["email"], message=cleaned["message"],
+        manage_token_hash=token_hash(token), ticket_token=new_token(), feed_token=new_token(),
+        idempotency_key=key, is_walk_in=is_walk_in,
+        consent_at=now if cleaned["consent"] else None, created_at=now, updated_at=now)
+    for i, person in enumerate(cleaned["attendees"]):
+        reg.attendees.append(_attendee(person, i, now))
+    session.add(reg)
+    session.flush()
+    if events.take_seats(session, event, party, allow_overbook=allow_overbook):
+        reg.status = RegistrationStatus.confirmed.value
+    session.flush()
+    return SignupResult(reg, token)
+
+
+def _attendee(person: dict, position: int, now: datetime) -> Attendee:
+    category = person["category"]
+    return Attendee(position=position, fee_category_id=category.id if category else None,
+                    fee_category=category, name=person["name"],
+                    allergens=person["allergens"], diets=person["diets"], note=person["note"],
+                    created_at=now)
+
+
+# ---------------------------------------------------------------------------------------
+# The waiting list, changes and cancellations
+
+
+def promote_waitlist(session, event: Event, *, now: datetime) -> list[Registration]:
+    """Give free seats to waiting parties in order of sign-up: the first party that fits
+    whole goes first, and a party that does not fit is skipped, never split. The caller
+    holds the event lock (lock_event). Returns the promoted registrations."""
+    if event.is_cancelled or event.ends_at <= now:
+        return []
+    promoted = []
+    waiting = session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id,
+               Registration.status == RegistrationStatus.waitlisted.value)
+        .order_by(Registration.created_at, Registration.id))
+    for reg in waiting:
+        if event.capacity is not None and event.seats_left == 0:
+            break
+        size = reg.party_size
+        if size and events.take_seats(session, event, size):
+            reg.status = RegistrationStatus.confirmed.value
+            reg.promoted_at = now
+            promoted.append(reg)
+    session.flush()
+    return promoted
+
+
+def cancel_registration(session, reg: Registration, *, now: datetime,
+                        attendee_ids: list[int] | None = None) -> Change:
+    """Cancel a whole party, or some of its people (``attendee_ids``). Seats they held are
+    freed and the waiting list moves up (``promote_waitlist``).
+
+    Raises Conflict ``already_cancelled``, ``event_over`` (after the event), ``checked_in``
+    (someone already admitted at the door), ValidationFailed for ids not of this party.
+    """
+    event = events.lock_event(session, reg.event_id)
+    session.refresh(reg)
+    if reg.status == RegistrationStatus.cancelled:
+        raise Conflict(_l("This sign-up is already cancelled."), code="already_cancelled")
+    if event.ends_at <= now:
+        raise Conflict(_l("This event is over."), code="event_over")
+    active = reg.active_attendees
+    if attendee_ids is None:
+        targets = active
+    else:
+        by_id = {a.id: a for a in active}
+        if not attendee_ids or any(i not in by_id for i in attendee_ids):
+            raise ValidationFailed(fields={"attendee_ids": [
+                _l("This person is not part of this sign-up.")]})
+        targets = [by_id[i] for i in dict.fromkeys(attendee_ids)]
+    if any(a.checked_in_at is not None for a in targets):
+        raise Conflict(_l("Someone of this party is already checked in."), code="checked_in")
+    for a in targets:
+        a.cancelled_at = now
+    was_confirmed = reg.status == RegistrationStatus.confirmed
+    if len(targets) == len(active):
+        reg.status = RegistrationStatus.cancelled.value
+        reg.cancelled_at = now
+    reg.updated_at = now
+    session.flush()
+    promoted = []
+    if was_confirmed:
+        events.release_seats(session, event, len(targets))
+        promoted = promote_waitlist(session, event, now=now)
+    elif reg.status == RegistrationStatus.waitlisted:
+        promoted = promote_waitlist(session, event, now=now)  # a smaller party may fit now
+    return Change(reg, promoted)
+
+
+def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
+                        max_party_size: int = 10) -> Change:
+    """Change the contact and the people of a registration (the manage page).
+
+    ``raw`` has the sign-up shape; each person kept carries its ``id``; people left out are
+    removed, people without an ``id`` are added. A confirmed party that grows needs free
+    seats for the newcomers (else Conflict ``not_enough_seats``: nothing changes); one that
+    shrinks frees seats and the waiting list moves up. Raises Conflict
+    ``already_cancelled``, ``signup_closed`` / ``event_cancelled`` (changes only while
+    sign-up is open), ``checked_in`` (removing someone already admitted).
+    """
+    event = events.lock_event(session, reg.event_id)
+    session.refresh(reg)
+    if reg.status == RegistrationStatus.cancelled:
+        raise Conflict(_l("This sign-up is already cancelled."), code="already_cancelled")
+    _check_window(event, now)
+    active = {a.id: a for a in reg.active_attendees}
+    cleaned = clean_signup(event, raw, max_party_size=max_party_size,
+                           existing_ids=set(active))
+    kept = {p["id"] for p in cleaned["attendees"] if p["id"] is not None}
+    removed = [a for i, a in active.items() if i not in kept]
+    added = [p for p in cleaned["attendees"] if p["id"] is None]
+    if any(a.checked_in_at is not None for a in removed):
+        raise Conflict(_l("Someone of this party is already checked in."), code="checked_in")
+    delta = len(added) - len(removed)
+    if (reg.status == RegistrationStatus.confirmed and delta > 0
+            and not events.take_seats(session, event, delta)):
+        raise Conflict(
+            _l("There are not enough seats for more people. Sign up the others "
+               "separately to join the waiting list."), code="not_enough_seats")
+
+    for key in ("family_name", "given_name", "family_name_kana", "given_name_kana",
+                "phone", "email", "message"):
+        setattr(reg, key, cleaned[key])
+    if cleaned["consent"] and reg.consent_at is None:
+        reg.consent_at = now
+    position = max((a.position for a in reg.attendees), default=-1) + 1
+    for person in cleaned["attendees"]:
+        if person["id"] is None:
+            reg.attendees.append(_attendee(person, position, now))
+            position += 1
+            continue
+        a = active[person["id"]]
+        category = person["category"]
+        a.fee_category = category
+        a.fee_category_id = category.id if category else None
+        a.name, a.note = person["name"], person["note"]
+        a.allergens, a.diets = person["allergens"], person["diets"]
+    for a in removed:
+        a.cancelled_at = now
+    reg.updated_at = now
+    session.flush()
+    promoted = []
+    if reg.status == RegistrationStatus.confirmed and delta < 0:
+        events.release_seats(session, event, -delta)
+        promoted = promote_waitlist(session, event, now=now)
+    elif reg.status == RegistrationStatus.waitlisted:
+        promoted = promote_waitlist(session, event, now=now)
+    return Change(reg, promoted)
+
+
+def find_for_lost_link(session, email: str, *, now: datetime, limit: int = 20
+                       ) -> list[Registration]:
+    """Active registrations of upcoming events under this e-mail (the lost-link page)."""
+    errors: dict = {}
+    address = clean_email(email, "email", errors)
+    if errors or not address:
+        return []
+    return list(session.scalars(
+        sa.select(Registration).join(Event)
+        .where(sa.func.lower(Registration.email) == address.lower(),
+               Registration.status != RegistrationStatus.cancelled.value,
+               Event.ends_at > now)
+        .order_by(Event.starts_at).limit(limit)))
+
+
+# ---------------------------------------------------------------------------------------
+# The organizers' view
+
+
+def list_registrations(session, event: Event, *, q: str = "", status: str | None = None
+                       ) -> list[Registration]:
+    """An event's registrations in order of sign-up, optionally filtered by status and by a
+    search on names and フリガナ that ignores hiragana/katakana, width and spaces."""
+    query = (sa.select(Registration).where(Registration.event_id == event.id)
+             .options(sa.orm.selectinload(Registration.attendees)
+                      .joinedload(Attendee.fee_category))
+             .order_by(Registration.created_at, Registration.id))
+    if status:
+        query = query.where(Registration.status == status)
+    regs = list(session.scalars(query))
+    needle = search_key(q or "")[:100]
+    if needle:
+        regs = [r for r in regs if needle in _haystack(r)]
+    return regs
+
+
+def _haystack(reg: Registration) -> str:
+    parts = [reg.family_name, reg.given_name, reg.family_name_kana, reg.given_name_kana,
+             reg.full_name, reg.full_name_kana, reg.phone, reg.email]
+    parts += [a.name for a in reg.attendees]
+    return "\n".join(search_key(p) for p in parts if p)
+
+
+def counts(regs: list[Registration]) -> dict:
+    """People by status and by fee category (confirmed only), for the organizer page."""
+    result = {"confirmed": 0, "waitlisted": 0, "cancelled": 0, "parties": 0,
+              "by_category": {}}
+    for reg in regs:
+        people = reg.active_attendees if reg.status != "cancelled" else reg.attendees
+        result[reg.status] = result.get(reg.status, 0) + len(people)
+        if reg.status == RegistrationStatus.confirmed:
+            result["parties"] += 1
+            for a in people:
+                label = a.fee_category.label if a.fee_category else "—"
+                result["by_category"][label] = result["by_category"].get(label, 0) + 1
+    return result
+
+
+@dataclass
+class KitchenLine:
+    code: str
+    kind: str  # "allergen" or "diet"
+    people: int
+    #: (registration, [names or positions of the people who avoid it])
+    parties: list = field(default_factory=list)
+
+
+def kitchen_summary(regs: list[Registration], *, include_waitlisted: bool = False) -> dict:
+    """For each allergen and diet: how many people avoid it and which parties. Confirmed
+    parties only unless asked. Returns {"allergens": [...], "diets": [...], "notes": [...]}
+    with lines in the legal order (mandatory allergens first)."""
+    statuses = {"confirmed", "waitlisted"} if include_waitlisted else {"confirmed"}
+    lines: dict[str, KitchenLine] = {}
+    notes = []
+    for reg in regs:
+        if reg.status not in statuses:
+            continue
+        for n, a in enumerate(reg.active_attendees, start=1):
+            who = a.name or f"#{n}"
+            for kind, codes in (("allergen", a.allergens or []), ("diet", a.diets or [])):
+                for code in codes:
+                    line = lines.setdefault(code, KitchenLine(code, kind, 0))
+                    line.people += 1
+                    if line.parties and line.parties[-1][0] is reg:
+                        line.parties[-1][1].append(who)
+                    else:
+                        line.parties.append((reg, [who]))
+            if a.note:
+                notes.append((reg, who, a.note))
+    order = data.ordered(lines)
+    return {
+        "allergens": [lines[c] for c in order if lines[c].kind == "allergen"],
+        "diets": [lines[c] for c in order if lines[c].kind == "diet"],
+        "notes": notes,
+    }
+
+
+CSV_HEADERS = ("registration_id", "status", "family_name", "given_name", "family_name_kana",
+               "given_name_kana", "phone", "email", "person", "category", "fee", "name",
+               "allergens", "diets", "note", "checked_in_at", "registered_at", "message")
+
+
+def registrations_csv(regs: list[Registration], *, lang: str = "ja",
+                      headers: list[str] | None = None) -> str:
+    """One row a person, as UTF-8 text with a BOM (Excel in Japan opens it). Cells that a
+    spreadsheet would run as a formula are quoted with a leading apostrophe."""
+    from gathering.timeutil import to_local
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers or CSV_HEADERS)
+    for reg in regs:
+        people = reg.attendees if reg.status == "cancelled" else reg.active_attendees
+        for n, a in enumerate(people, start=1):
+            writer.writerow([_cell(v) for v in (
+                reg.id, reg.status, reg.family_name, reg.given_name, reg.family_name_kana,
+                reg.given_name_kana, format_phone(reg.phone), reg.email, n,
+                a.fee_category.label if a.fee_category else "",
+                a.fee_category.amount if a.fee_category else "", a.name,
+                " ".join(data.label(c, lang) for c in a.allergens or []),
+                " ".join(data.label(c, lang) for c in a.diets or []), a.note,
+                to_local(a.checked_in_at).strftime("%Y-%m-%d %H:%M") if a.checked_in_at else "",
+                to_local(reg.created_at).strftime("%Y-%m-%d %H:%M"), reg.message)])
+    return out.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Sensitive data (要配慮個人情報)
+
+
+def purge_sensitive(session, *, now: datetime, days: int) -> int:
+    """Delete allergy, diet and health notes and the message to organizers of events that
+    ended more than ``days`` ago. Names, contact and fee records stay (receipts, reports).
+    Returns how many registrations were purged. Idempotent."""
+    cutoff = now - timedelta(days=days)
+    regs = list(session.scalars(
+        sa.select(Registration).join(Event)
+        .where(Event.ends_at < cutoff, Registration.purged_at.is_(None))
+        .options(sa.orm.selectinload(Registration.attendees))))
+    for reg in regs:
+        for a in reg.attendees:
+            a.allergens, a.diets, a.note = [], [], ""
+        reg.message = ""
+        reg.purged_at = now
+    session.flush()
+    return len(regs)
