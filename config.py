@@ -61,6 +61,7 @@ class Config:
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "60 per minute;600 per hour")
     RATELIMIT_SIGNUP_PER_EVENT = os.environ.get("RATELIMIT_SIGNUP_PER_EVENT", "300 per minute")
+    RATELIMIT_LOST_LINK = os.environ.get("RATELIMIT_LOST_LINK", "5 per minute;30 per hour")
     RATELIMIT_CHECKIN = os.environ.get("RATELIMIT_CHECKIN", "600 per minute")
     RATELIMIT_API_WRITE = os.environ.get("RATELIMIT_API_WRITE", "120 per minute")
 
@@ -73,9 +74,18 @@ class Config:
     FEW_SEATS_LEFT = _int("FEW_SEATS_LEFT", 5)  # 残りわずか at or below this many seats
     SENSITIVE_DATA_RETENTION_DAYS = _int("SENSITIVE_DATA_RETENTION_DAYS", 30)
 
+    # Fees and receipts (領収書)
+    #: a revenue-stamp (収入印紙) box is printed from this amount on, for branches that ask
+    RECEIPT_STAMP_THRESHOLD = _int("RECEIPT_STAMP_THRESHOLD", 50_000)
+    #: the largest single payment, refund or waiver accepted, in yen (typing mistakes)
+    MAX_PAYMENT_YEN = _int("MAX_PAYMENT_YEN", 1_000_000)
+
     # Calendar feeds
     CANCELLED_EVENTS_IN_FEED_DAYS = _int("CANCELLED_EVENTS_IN_FEED_DAYS", 30)
     FEED_REMINDER_MINUTES = _int("FEED_REMINDER_MINUTES", 24 * 60)
+    FEED_PAST_DAYS = _int("FEED_PAST_DAYS", 90)  # past events kept in feeds (recent history)
+    FEED_REFRESH_MINUTES = _int("FEED_REFRESH_MINUTES", 60)  # REFRESH-INTERVAL asked of apps
+    FEED_CACHE_SECONDS = _int("FEED_CACHE_SECONDS", 300)  # Cache-Control max-age of feeds
 
     # Mail: printed to the log when MAIL_SERVER is empty.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

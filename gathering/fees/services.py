@@ -1,20 +1,63 @@
 """Fees: what a party owes, the append-only payment ledger, cash counts and receipts.
 
-Yen are integers. A refund is a negative row; nothing is ever edited in place.
+Yen are integers. A refund is a negative row; nothing is ever edited in place. The functions
+flush and never commit (the view or API commits once); refusals raise GatheringError
+subclasses with stable codes:
+
+``invalid_amount``, ``insufficient_cash``, ``invalid_method``, ``invalid_date``,
+``reference_required``, ``reason_required``, ``too_long``, ``cancelled``,
+``event_cancelled``, ``refund_exceeds_paid``, ``waiver_exceeds_balance``, ``nothing_owed``,
+``nothing_paid``, ``nonce_reused``, ``unknown_volunteer``, ``addressee_required``,
+``forbidden``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
 import sqlalchemy as sa
+from flask import current_app, has_app_context, has_request_context, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session, selectinload
 
-from gathering.errors import Conflict, ValidationFailed
-from gathering.events.models import FeeBasis
-from gathering.fees.models import Payment, PaymentMethod
-from gathering.rsvp.models import Registration
-from gathering.timeutil import utcnow
+from gathering.accounts.models import Branch, User
+from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from gathering.events.models import Event, FeeBasis
+from gathering.fees.models import CashCount, Payment, PaymentMethod, Receipt
+from gathering.formatting import format_day
+from gathering.i18n import current_lang
+from gathering.japanese import normalize_name, normalize_text
+from gathering.rsvp.models import Attendee, Registration
+from gathering.security import new_token
+from gathering.timeutil import TOKYO, to_local, utcnow
 
+#: the largest single amount accepted when no app is around (config: MAX_PAYMENT_YEN)
 MAX_AMOUNT = 1_000_000
+MAX_REASON = 300
+MAX_REFERENCE = 120
+MAX_ADDRESSEE = 120
+MAX_PROVISO = 200
+MAX_NOTE = 300
+MAX_NONCE = 120
+
+#: methods that move real money (a waiver moves none)
+MONEY_METHODS = (PaymentMethod.cash, PaymentMethod.bank_transfer, PaymentMethod.online)
+
+
+def _max_amount() -> int:
+    if has_app_context():
+        return int(current_app.config.get("MAX_PAYMENT_YEN", MAX_AMOUNT))
+    return MAX_AMOUNT
+
+
+# ---------------------------------------------------------------------------------------
+# Amounts
 
 
 def amount_due(registration: Registration) -> int:
@@ -35,38 +78,742 @@ def paid(session, registration: Registration) -> int:
         .where(Payment.registration_id == registration.id)) or 0
 
 
+def received(session, registration: Registration) -> int:
+    """Money actually received, refunds subtracted (waivers excluded): what a receipt shows
+    and the most that can be refunded."""
+    return session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0))
+        .where(Payment.registration_id == registration.id,
+               Payment.method != PaymentMethod.waived.value)) or 0
+
+
 def balance(session, registration: Registration) -> int:
     """Due − paid: positive means still owed, negative means overpaid."""
     return amount_due(registration) - paid(session, registration)
 
 
-def record_payment(session, registration: Registration, amount: int, method: str, *, user=None,
-                   nonce: str | None = None, cash_tendered: int | None = None,
-                   reference: str = "", reason: str = "", received_on=None, now=None) -> Payment:
-    """Append a payment row. The same nonce twice returns the first row and adds nothing.
+def parse_yen(text, *, field_name: str = "amount", allow_zero: bool = False) -> int:
+    """Read an amount typed by a person: ``300``, ``１，０００``, ``1,000円``, ``¥1000``.
 
-    Raises ValidationFailed for a bad amount or method, Conflict for a cancelled party.
+    Raises ValidationFailed (invalid_amount) for anything else: fractions, negatives,
+    letters, absurd sizes.
     """
-    if nonce:
-        existing = session.scalar(sa.select(Payment).where(Payment.nonce == nonce))
-        if existing is not None:
-            return existing
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
-        raise ValidationFailed(fields={"amount": [_l("Enter a whole number of yen above 0.")]},
-                               code="invalid_amount")
-    if method not in {m.value for m in PaymentMethod}:
-        raise ValidationFailed(fields={"method": [_l("Unknown payment method.")]})
-    if registration.status == "cancelled":
-        raise Conflict(_l("This sign-up is cancelled."), code="cancelled")
-    payment = Payment(registration_id=registration.id, event_id=registration.event_id,
-                      amount=amount, method=method, nonce=nonce, cash_tendered=cash_tendered,
-                      reference=reference, reason=reason, received_on=received_on,
-                      recorded_by_id=user.id if user else None, recorded_at=now or utcnow())
-    session.add(payment)
-    session.flush()
+    if isinstance(text, bool):
+        text = None
+    if isinstance(text, int):
+        value = text
+    else:
+        cleaned = normalize_text(str(text or "")).replace(",", "").replace(" ", "")
+        cleaned = re.sub(r"^[¥\\]|円$", "", cleaned)
+        if not re.fullmatch(r"[0-9]{1,9}", cleaned):
+            raise _invalid_amount(field_name)
+        value = int(cleaned)
+    _check_amount(value, field_name, allow_zero=allow_zero)
+    return value
+
+
+def _invalid_amount(field_name: str = "amount") -> ValidationFailed:
+    return ValidationFailed(
+        _l("Enter a whole number of yen, up to %(max)s.", max=f"{_max_amount():,}"),
+        fields={field_name: [_l("Enter a whole number of yen, up to %(max)s.",
+                                max=f"{_max_amount():,}")]},
+        code="invalid_amount")
+
+
+def _check_amount(value, field_name: str = "amount", *, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _max_amount():
+        raise _invalid_amount(field_name)
+    return value
+
+
+def _text(value, max_len: int, field_name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(fields={field_name: [_l("Enter text.")]}, code="invalid")
+    text = normalize_text(value).replace("\n", " ").replace("\t", " ")
+    if len(text) > max_len:
+        raise ValidationFailed(
+            _l("Please keep it under %(n)d characters.", n=max_len),
+            fields={field_name: [_l("Please keep it under %(n)d characters.", n=max_len)]},
+            code="too_long")
+    return text
+
+
+def _authorize(registration: Registration, user: User | None, *, manage: bool) -> None:
+    """Organizers of the branch (manage) or its door volunteers too; None: the system."""
+    if user is None:
+        return
+    branch_id = registration.event.branch_id
+    allowed = user.can_manage_branch(branch_id) if manage else user.can_staff_branch(branch_id)
+    if not allowed:
+        raise Forbidden(code="forbidden")
+
+
+def _check_nonce(nonce) -> str | None:
+    if nonce is None or nonce == "":
+        return None
+    if not isinstance(nonce, str) or len(nonce) > MAX_NONCE:
+        raise ValidationFailed(fields={"nonce": [_l("The request key is not valid.")]},
+                               code="invalid_nonce")
+    return nonce
+
+
+def _replay(session, nonce: str | None, registration: Registration) -> Payment | None:
+    """The row an earlier request with this nonce wrote, if any."""
+    if not nonce:
+        return None
+    existing = session.scalar(sa.select(Payment).where(Payment.nonce == nonce))
+    if existing is not None and existing.registration_id != registration.id:
+        raise Conflict(_l("This request key was already used for another sign-up."),
+                       code="nonce_reused")
+    return existing
+
+
+def _append(session, payment: Payment, registration: Registration) -> Payment:
+    """Add a ledger row; a concurrent request with the same nonce yields the first row."""
+    if not payment.nonce:
+        session.add(payment)
+        session.flush()
+        return payment
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        existing = _replay(session, payment.nonce, registration)
+        if existing is None:
+            raise
+        return existing
     return payment
 
 
+def _today(now: datetime | None) -> date:
+    return to_local(now or utcnow()).date()
+
+
+def _refuse_cancelled(registration: Registration) -> None:
+    if registration.status == "cancelled":
+        raise Conflict(_l("This sign-up is cancelled."), code="cancelled")
+    if registration.event.is_cancelled:
+        raise Conflict(_l("This event is cancelled: only refunds can be recorded."),
+                       code="event_cancelled")
+
+
+# ---------------------------------------------------------------------------------------
+# The ledger
+
+
+def record_payment(session, registration: Registration, amount: int, method: str, *, user=None,
+                   nonce: str | None = None, cash_tendered: int | None = None,
+                   reference: str = "", reason: str = "", received_on=None, now=None,
+                   provider: str = "") -> Payment:
+    """Append a payment row. The same nonce twice returns the first row and adds nothing.
+
+    Cash may be recorded by the branch's door volunteers; a bank transfer (with the day it
+    arrived and an optional reference), an online payment (with the provider's reference)
+    or a waiver only by its organizers. ``cash_tendered`` is the money handed over, to show
+    the change; it must cover the amount. Raises ValidationFailed (invalid_amount,
+    insufficient_cash, invalid_method, invalid_date, reference_required), Conflict
+    (cancelled, event_cancelled, nonce_reused) or Forbidden (forbidden).
+    """
+    nonce = _check_nonce(nonce)
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing
+    if method == PaymentMethod.waived:
+        return waive(session, registration, amount, reason=reason, user=user, nonce=nonce,
+                     now=now)
+    if method not in {m.value for m in MONEY_METHODS}:
+        raise ValidationFailed(_l("Unknown payment method."),
+                               fields={"method": [_l("Unknown payment method.")]},
+                               code="invalid_method")
+    _authorize(registration, user, manage=method != PaymentMethod.cash)
+    _check_amount(amount)
+    _refuse_cancelled(registration)
+    reference = _text(reference, MAX_REFERENCE, "reference")
+    reason = _text(reason, MAX_REASON, "reason")
+    provider = _text(provider, 30, "provider")
+    if method == PaymentMethod.cash:
+        if cash_tendered is not None:
+            if isinstance(cash_tendered, bool) or not isinstance(cash_tendered, int) or not (
+                    0 < cash_tendered <= _max_amount()):
+                raise _invalid_amount("cash_tendered")
+            if cash_tendered < amount:
+                raise ValidationFailed(
+                    _l("The money handed over is less than the amount."),
+                    fields={"cash_tendered": [_l("The money handed over is less than the "
+                                                 "amount.")]},
+                    code="insufficient_cash")
+        received_on = None
+    else:
+        cash_tendered = None
+    if method == PaymentMethod.bank_transfer:
+        if not isinstance(received_on, date) or isinstance(received_on, datetime):
+            raise ValidationFailed(
+                _l("Enter the day the transfer arrived."),
+                fields={"received_on": [_l("Enter the day the transfer arrived.")]},
+                code="invalid_date")
+        if received_on > _today(now) or received_on < _today(now) - timedelta(days=3660):
+            raise ValidationFailed(
+                _l("The day the transfer arrived cannot be in the future."),
+                fields={"received_on": [_l("The day the transfer arrived cannot be in the "
+                                           "future.")]},
+                code="invalid_date")
+    if method == PaymentMethod.online and not reference:
+        raise ValidationFailed(
+            _l("Enter the payment's reference."),
+            fields={"reference": [_l("Enter the payment's reference.")]},
+            code="reference_required")
+    payment = Payment(registration_id=registration.id, event_id=registration.event_id,
+                      amount=amount, method=str(method), nonce=nonce,
+                      cash_tendered=cash_tendered, reference=reference, reason=reason,
+                      received_on=received_on if method == PaymentMethod.bank_transfer else None,
+                      provider=provider, recorded_by_id=user.id if user else None,
+                      recorded_at=now or utcnow())
+    return _append(session, payment, registration)
+
+
+def change_due(payment: Payment) -> int | None:
+    """The change (お釣り) for a cash payment with the money handed over, else None."""
+    if payment.cash_tendered is None:
+        return None
+    return payment.cash_tendered - payment.amount
+
+
+def waive(session, registration: Registration, amount: int | None = None, *, reason: str,
+          user=None, nonce: str | None = None, now=None) -> Payment:
+    """Waive (免除) what is owed, or part of it, with a reason. Organizers only.
+
+    Without ``amount`` the whole balance is waived. Raises ValidationFailed
+    (reason_required, invalid_amount), Conflict (nothing_owed, waiver_exceeds_balance,
+    cancelled, event_cancelled) or Forbidden.
+    """
+    nonce = _check_nonce(nonce)
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing
+    _authorize(registration, user, manage=True)
+    reason = _text(reason, MAX_REASON, "reason")
+    if not reason:
+        raise ValidationFailed(_l("Please give the reason for the waiver."),
+                               fields={"reason": [_l("Please give the reason for the waiver.")]},
+                               code="reason_required")
+    _refuse_cancelled(registration)
+    owed = balance(session, registration)
+    if amount is None:
+        if owed <= 0:
+            raise Conflict(_l("Nothing is owed."), code="nothing_owed")
+        amount = owed
+    _check_amount(amount)
+    if amount > owed:
+        raise Conflict(_l("You can waive at most %(amount)s, what is still owed.",
+                          amount=f"{max(owed, 0):,}"), code="waiver_exceeds_balance")
+    payment = Payment(registration_id=registration.id, event_id=registration.event_id,
+                      amount=amount, method=PaymentMethod.waived.value, reason=reason,
+                      nonce=nonce, recorded_by_id=user.id if user else None,
+                      recorded_at=now or utcnow())
+    return _append(session, payment, registration)
+
+
+def record_refund(session, registration: Registration, amount: int, method: str = "cash", *,
+                  reason: str = "", user=None, nonce: str | None = None, now=None,
+                  reference: str = "") -> Payment:
+    """Pay money back (a negative row). Never more than was received; organizers only.
+
+    Allowed on a cancelled sign-up or event (that is when refunds happen). Raises
+    ValidationFailed (invalid_amount, invalid_method), Conflict (refund_exceeds_paid,
+    nonce_reused) or Forbidden.
+    """
+    nonce = _check_nonce(nonce)
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing
+    if method not in {m.value for m in MONEY_METHODS}:
+        raise ValidationFailed(_l("Unknown payment method."),
+                               fields={"method": [_l("Unknown payment method.")]},
+                               code="invalid_method")
+    _authorize(registration, user, manage=True)
+    _check_amount(amount)
+    reason = _text(reason, MAX_REASON, "reason")
+    reference = _text(reference, MAX_REFERENCE, "reference")
+    refundable = received(session, registration)
+    if amount > refundable:
+        raise Conflict(_l("A refund cannot be more than what was paid (%(amount)s yen).",
+                          amount=f"{max(refundable, 0):,}"), code="refund_exceeds_paid")
+    payment = Payment(registration_id=registration.id, event_id=registration.event_id,
+                      amount=-amount, method=str(method), is_refund=True, reason=reason,
+                      reference=reference, nonce=nonce,
+                      recorded_by_id=user.id if user else None, recorded_at=now or utcnow())
+    return _append(session, payment, registration)
+
+
+def list_payments(session, registration: Registration) -> list[Payment]:
+    return list(session.scalars(
+        sa.select(Payment).where(Payment.registration_id == registration.id)
+        .order_by(Payment.recorded_at, Payment.id)))
+
+
+def list_event_payments(session, event: Event) -> list[Payment]:
+    return list(session.scalars(
+        sa.select(Payment).where(Payment.event_id == event.id)
+        .options(selectinload(Payment.registration), selectinload(Payment.recorded_by))
+        .order_by(Payment.recorded_at, Payment.id)))
+
+
+# ---------------------------------------------------------------------------------------
+# The money view
+
+
+@dataclass
+class PartyMoney:
+    """One registration's position."""
+
+    registration: Registration
+    due: int = 0
+    received: int = 0
+    waived: int = 0
+    refunded: int = 0
+
+    @property
+    def paid(self) -> int:
+        return self.received + self.waived
+
+    @property
+    def balance(self) -> int:
+        return self.due - self.paid
+
+
+@dataclass
+class MoneySummary:
+    """Income by method, refunds, waivers and what is still owed, for one event or more."""
+
+    due: int = 0
+    income: dict = field(default_factory=lambda: {m.value: 0 for m in MONEY_METHODS})
+    refunds: dict = field(default_factory=lambda: {m.value: 0 for m in MONEY_METHODS})
+    waived: int = 0
+    outstanding: int = 0  # sum of what parties still owe
+    overpaid: int = 0  # sum of what parties paid too much (refunds to make)
+    parties: int = 0
+
+    @property
+    def income_total(self) -> int:
+        return sum(self.income.values())
+
+    @property
+    def refunds_total(self) -> int:
+        return sum(self.refunds.values())
+
+    @property
+    def net(self) -> int:
+        return self.income_total - self.refunds_total
+
+    @property
+    def expected_cash(self) -> int:
+        return self.income[PaymentMethod.cash.value] - self.refunds[PaymentMethod.cash.value]
+
+    def add(self, other: MoneySummary) -> None:
+        self.due += other.due
+        self.waived += other.waived
+        self.outstanding += other.outstanding
+        self.overpaid += other.overpaid
+        self.parties += other.parties
+        for m in self.income:
+            self.income[m] += other.income[m]
+            self.refunds[m] += other.refunds[m]
+
+
+def event_money(session, event: Event) -> tuple[MoneySummary, list[PartyMoney]]:
+    """The event's summary and every party with something due or paid, in sign-up order."""
+    regs = list(session.scalars(
+        sa.select(Registration).where(Registration.event_id == event.id)
+        .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category))
+        .order_by(Registration.created_at, Registration.id)))
+    rows = session.execute(
+        sa.select(Payment.registration_id, Payment.method, Payment.is_refund,
+                  sa.func.sum(Payment.amount))
+        .where(Payment.event_id == event.id)
+        .group_by(Payment.registration_id, Payment.method, Payment.is_refund)).all()
+    summary = MoneySummary()
+    by_reg: dict[int, PartyMoney] = {}
+    for reg in regs:
+        by_reg[reg.id] = PartyMoney(reg, due=amount_due(reg))
+    for reg_id, method, is_refund, total in rows:
+        party = by_reg.get(reg_id)
+        total = int(total or 0)
+        if method == PaymentMethod.waived:
+            summary.waived += total
+            if party:
+                party.waived += total
+            continue
+        bucket = summary.refunds if is_refund else summary.income
+        bucket[method] = bucket.get(method, 0) + abs(total)
+        if party:
+            party.received += total
+            if is_refund:
+                party.refunded += -total
+    lines = [p for p in by_reg.values()
+             if p.due or p.paid or p.refunded or p.registration.status != "cancelled"]
+    for p in lines:
+        summary.due += p.due
+        if p.balance > 0:
+            summary.outstanding += p.balance
+        elif p.balance < 0:
+            summary.overpaid += -p.balance
+        if p.registration.status != "cancelled" or p.due:
+            summary.parties += 1
+    return summary, lines
+
+
+@dataclass
+class CashLine:
+    """Expected cash against the latest count, for the event or one volunteer's till."""
+
+    volunteer: User | None
+    expected: int
+    count: CashCount | None = None
+
+    @property
+    def counted(self) -> int | None:
+        if self.count is None:
+            return None
+        return self.count.counted_amount - self.count.float_amount
+
+    @property
+    def difference(self) -> int | None:
+        """Counted − expected: positive is more cash than the ledger, negative is short."""
+        return None if self.counted is None else self.counted - self.expected
+
+
+def cash_position(session, event: Event) -> list[CashLine]:
+    """The whole event first, then each person who took cash or was counted."""
+    totals = dict(session.execute(
+        sa.select(Payment.recorded_by_id, sa.func.sum(Payment.amount))
+        .where(Payment.event_id == event.id, Payment.method == PaymentMethod.cash.value)
+        .group_by(Payment.recorded_by_id)).all())
+    counts = list(session.scalars(
+        sa.select(CashCount).where(CashCount.event_id == event.id)
+        .order_by(CashCount.recorded_at, CashCount.id)))
+    latest: dict[int | None, CashCount] = {}
+    for c in counts:
+        latest[c.volunteer_id] = c
+    lines = [CashLine(None, int(sum(v or 0 for v in totals.values())), latest.get(None))]
+    ids = sorted({k for k in totals if k is not None} | {k for k in latest if k is not None})
+    users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    for uid in ids:
+        lines.append(CashLine(users.get(uid), int(totals.get(uid) or 0), latest.get(uid)))
+    return lines
+
+
+def list_cash_counts(session, event: Event) -> list[CashCount]:
+    return list(session.scalars(
+        sa.select(CashCount).where(CashCount.event_id == event.id)
+        .order_by(CashCount.recorded_at.desc(), CashCount.id.desc())))
+
+
+def event_staff(session, event: Event) -> list[User]:
+    """People who may hold a till at this event: the branch's users, and admins who took cash."""
+    branch = session.get(Branch, event.branch_id)
+    staff = {u.id: u for u in branch.users if u.is_active}
+    cash_ids = session.scalars(sa.select(Payment.recorded_by_id).where(
+        Payment.event_id == event.id, Payment.method == PaymentMethod.cash.value,
+        Payment.recorded_by_id.is_not(None)).distinct())
+    for uid in cash_ids:
+        if uid not in staff:
+            staff[uid] = session.get(User, uid)
+    return sorted(staff.values(), key=lambda u: (u.name or u.email))
+
+
+def record_cash_count(session, event: Event, counted: int, *, float_amount: int = 0,
+                      volunteer: User | None = None, note: str = "", user: User | None = None,
+                      now=None) -> CashCount:
+    """Record the cash counted at the end (the till, change float included). A recount is a
+    new row; the latest one counts. Organizers only.
+
+    Raises ValidationFailed (invalid_amount, unknown_volunteer, too_long) or Forbidden.
+    """
+    if user is not None and not user.can_manage_branch(event.branch_id):
+        raise Forbidden(code="forbidden")
+    _check_amount(counted, "counted", allow_zero=True)
+    _check_amount(float_amount, "float_amount", allow_zero=True)
+    if float_amount > counted:
+        raise ValidationFailed(
+            _l("The counted cash cannot be less than the change float."),
+            fields={"counted": [_l("The counted cash cannot be less than the change float.")]},
+            code="invalid_amount")
+    note = _text(note, MAX_NOTE, "note")
+    if volunteer is not None and volunteer not in event_staff(session, event):
+        raise ValidationFailed(fields={"volunteer_id": [_l("Choose someone of this group.")]},
+                               code="unknown_volunteer")
+    count = CashCount(event_id=event.id, volunteer_id=volunteer.id if volunteer else None,
+                      counted_amount=counted, float_amount=float_amount, note=note,
+                      recorded_by_id=user.id if user else None, recorded_at=now or utcnow())
+    session.add(count)
+    session.flush()
+    return count
+
+
+def month_bounds(month: str | None, now: datetime | None = None) -> tuple[date, datetime,
+                                                                           datetime]:
+    """``2026-12`` → (first day, start, end) in Tokyo; the current month when empty.
+
+    Raises ValidationFailed (invalid_month) for anything else.
+    """
+    if month:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})", str(month).strip())
+        if not m or not 2000 <= int(m.group(1)) <= 2099 or not 1 <= int(m.group(2)) <= 12:
+            raise ValidationFailed(_l("Choose a month like 2026-12."),
+                                   fields={"month": [_l("Choose a month like 2026-12.")]},
+                                   code="invalid_month")
+        first = date(int(m.group(1)), int(m.group(2)), 1)
+    else:
+        first = _today(now).replace(day=1)
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    start = datetime(first.year, first.month, 1, tzinfo=TOKYO)
+    end = datetime(nxt.year, nxt.month, 1, tzinfo=TOKYO)
+    return first, start, end
+
+
+def month_money(session, branch_ids, month: str | None, now=None
+                ) -> tuple[date, list[tuple[Event, MoneySummary]], MoneySummary]:
+    """Every event of these branches starting in the month, with its summary and the total."""
+    first, start, end = month_bounds(month, now)
+    events = list(session.scalars(
+        sa.select(Event).where(Event.branch_id.in_(list(branch_ids)), Event.starts_at >= start,
+                               Event.starts_at < end)
+        .options(selectinload(Event.branch))
+        .order_by(Event.starts_at, Event.id)))
+    total = MoneySummary()
+    rows = []
+    for event in events:
+        summary, _lines = event_money(session, event)
+        rows.append((event, summary))
+        total.add(summary)
+    return first, rows, total
+
+
+# ---------------------------------------------------------------------------------------
+# CSV (UTF-8 with BOM, so spreadsheet programs read the Japanese)
+
+
+def _cell(value):
+    """Plain values; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(header: list, rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([str(h) for h in header])
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _method_label(payment: Payment) -> str:
+    try:
+        label = str(PaymentMethod(payment.method).label)
+    except ValueError:
+        label = payment.method
+    return _("Refund (%(method)s)", method=label) if payment.is_refund else label
+
+
+def ledger_csv(session, event: Event) -> bytes:
+    header = [_("Recorded at"), _("Sign-up"), _("Name"), _("Method"), _("Amount (yen)"),
+              _("Cash handed over"), _("Transfer received on"), _("Reference"), _("Reason"),
+              _("Recorded by")]
+    rows = []
+    for p in list_event_payments(session, event):
+        rows.append([to_local(p.recorded_at).strftime("%Y-%m-%d %H:%M"), p.registration_id,
+                     p.registration.full_name, _method_label(p), p.amount, p.cash_tendered,
+                     p.received_on.isoformat() if p.received_on else "", p.reference, p.reason,
+                     (p.recorded_by.name or p.recorded_by.email) if p.recorded_by else ""])
+    return to_csv(header, rows)
+
+
+def balances_csv(session, event: Event) -> bytes:
+    header = [_("Sign-up"), _("Status"), _("Name"), _("Furigana"), _("People"),
+              _("Due (yen)"), _("Received (yen)"), _("Waived (yen)"), _("Refunded (yen)"),
+              _("Balance (yen)")]
+    _summary, lines = event_money(session, event)
+    rows = [[p.registration.id, p.registration.status, p.registration.full_name,
+             p.registration.full_name_kana, p.registration.party_size, p.due, p.received,
+             p.waived, p.refunded, p.balance] for p in lines]
+    return to_csv(header, rows)
+
+
+def japanese_era(day: date) -> str:
+    """令和8年 for 2026 (和暦), as municipal paperwork writes it."""
+    if day >= date(2019, 5, 1):
+        n = day.year - 2018
+        return "令和元年" if n == 1 else f"令和{n}年"
+    n = day.year - 1988
+    return "平成元年" if n == 1 else f"平成{n}年"
+
+
+def fiscal_year(day: date) -> int:
+    """The Japanese fiscal year (年度, April–March) a day belongs to."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def month_csv(rows: list[tuple[Event, MoneySummary]]) -> bytes:
+    header = [_("Date"), _("Japanese era"), _("Fiscal year"), _("Event"), _("Group"),
+              _("Parties"), _("Due (yen)"), _("Cash (yen)"), _("Bank transfer (yen)"),
+              _("Online (yen)"), _("Refunds (yen)"), _("Waived (yen)"), _("Net income (yen)"),
+              _("Outstanding (yen)")]
+    out = []
+    for event, s in rows:
+        day = to_local(event.starts_at).date()
+        out.append([day.isoformat(), f"{japanese_era(day)}{day.month}月{day.day}日",
+                    f"{fiscal_year(day)}", event.title, event.branch.name, s.parties, s.due,
+                    s.income["cash"], s.income["bank_transfer"], s.income["online"],
+                    s.refunds_total, s.waived, s.net, s.outstanding])
+    return to_csv(header, out)
+
+
+# ---------------------------------------------------------------------------------------
+# Receipts (領収書)
+
+
+def get_registration_for_user(session, registration_id: int, user: User, *,
+                              staff: bool = True) -> Registration:
+    """A registration whose event the user may staff (or manage). NotFound or Forbidden."""
+    reg = session.get(Registration, registration_id)
+    if reg is None:
+        raise NotFound()
+    allowed = (user.can_staff_branch(reg.event.branch_id) if staff
+               else user.can_manage_branch(reg.event.branch_id))
+    if not allowed:
+        raise Forbidden(code="forbidden")
+    return reg
+
+
+def get_receipt_for_user(session, receipt_id: int, user: User) -> Receipt:
+    receipt = session.get(Receipt, receipt_id)
+    if receipt is None:
+        raise NotFound()
+    if not user.can_staff_branch(receipt.branch_id):
+        raise Forbidden(code="forbidden")
+    return receipt
+
+
+def list_receipts(session, registration: Registration) -> list[Receipt]:
+    return list(session.scalars(
+        sa.select(Receipt).where(Receipt.registration_id == registration.id)
+        .order_by(Receipt.id)))
+
+
+def latest_receipt(session, registration: Registration) -> Receipt | None:
+    return session.scalar(
+        sa.select(Receipt).where(Receipt.registration_id == registration.id)
+        .order_by(Receipt.id.desc()).limit(1))
+
+
+def default_addressee(registration: Registration) -> str:
+    """宛名: the name the payer asked for, else their own name (never 上様)."""
+    return registration.receipt_name or registration.full_name
+
+
+def default_proviso(event: Event) -> str:
+    """但し書き, e.g. 「12月12日 子ども食堂参加費として」."""
+    day = format_day(event.starts_at, current_lang(), short=True)
+    return _("%(date)s %(title)s participation fee", date=day, title=event.title)
+
+
+def issue_receipt(session, registration: Registration, *, addressee: str | None = None,
+                  proviso: str | None = None, user: User | None = None, reissue: bool = False,
+                  now=None) -> Receipt:
+    """Issue the party's 領収書 for the money received.
+
+    Asking again returns the receipt already issued, unless the name, the text or the amount
+    changed or ``reissue`` is set: then a new receipt with its own serial is issued, marked
+    再発行 and pointing at the first. Serial numbers run per branch per calendar year. Raises
+    Conflict (nothing_paid), ValidationFailed (addressee_required, too_long) or Forbidden.
+    """
+    _authorize(registration, user, manage=False)
+    amount = received(session, registration)
+    if amount <= 0:
+        raise Conflict(_l("Nothing has been paid yet, so there is no receipt."),
+                       code="nothing_paid")
+    event = registration.event
+    name = normalize_name(addressee) if addressee is not None else ""
+    if addressee is not None and not name:
+        raise ValidationFailed(_l("Enter the name for the receipt."),
+                               fields={"addressee": [_l("Enter the name for the receipt.")]},
+                               code="addressee_required")
+    if len(name) > MAX_ADDRESSEE:
+        raise ValidationFailed(
+            _l("Please keep it under %(n)d characters.", n=MAX_ADDRESSEE),
+            fields={"addressee": [_l("Please keep it under %(n)d characters.",
+                                     n=MAX_ADDRESSEE)]}, code="too_long")
+    text = _text(proviso, MAX_PROVISO, "proviso") if proviso is not None else ""
+    latest = latest_receipt(session, registration)
+    name = name or (latest.addressee if latest else default_addressee(registration))
+    if not name:
+        raise ValidationFailed(_l("Enter the name for the receipt."),
+                               fields={"addressee": [_l("Enter the name for the receipt.")]},
+                               code="addressee_required")
+    text = text or (latest.proviso if latest else default_proviso(event))
+    if latest is not None and not reissue and (latest.addressee, latest.proviso,
+                                               latest.amount) == (name, text, amount):
+        return latest
+    # One serial at a time per branch: lock the branch row (SQLite holds BEGIN IMMEDIATE).
+    session.execute(sa.select(Branch.id).where(Branch.id == event.branch_id).with_for_update())
+    today = _today(now)
+    serial = (session.scalar(sa.select(sa.func.max(Receipt.serial)).where(
+        Receipt.branch_id == event.branch_id, Receipt.year == today.year)) or 0) + 1
+    receipt = Receipt(branch_id=event.branch_id, registration_id=registration.id,
+                      year=today.year, serial=serial, addressee=name, amount=amount,
+                      proviso=text, issued_on=today,
+                      reissue_of_id=(latest.reissue_of_id or latest.id) if latest else None,
+                      token=new_token(), issued_by_id=user.id if user else None,
+                      created_at=now or utcnow())
+    if name != registration.full_name and registration.receipt_name != name:
+        registration.receipt_name = name
+    session.add(receipt)
+    session.flush()
+    return receipt
+
+
+def receipt_amount_text(amount: int) -> str:
+    """The amount the way receipts write it: ¥3,000-."""
+    return f"¥{amount:,}-"
+
+
+def needs_stamp_note(receipt: Receipt) -> bool:
+    """The revenue-stamp box: only where the branch asks for it, from the threshold on."""
+    threshold = current_app.config.get("RECEIPT_STAMP_THRESHOLD", 50_000) if has_app_context() \
+        else 50_000
+    return bool(receipt.branch.receipt_stamp_note) and receipt.amount >= threshold
+
+
+def render_receipt_pdf(html: str, base_url: str, stylesheet=None) -> bytes:
+    """The receipt page as PDF. WeasyPrint lays out the same HTML and print CSS as the
+    browser and embeds the Japanese font subset (Noto CJK from the system). Nothing is
+    fetched over the network: the stylesheet is read from disk."""
+    import weasyprint
+
+    sheets = [weasyprint.CSS(filename=str(stylesheet))] if stylesheet else None
+    return weasyprint.HTML(string=html, base_url=base_url,
+                           url_fetcher=_no_fetch).write_pdf(stylesheets=sheets)
+
+
+def _no_fetch(url, *args, **kwargs):
+    raise ValueError(f"receipts load nothing from {url}")
+
+
 def receipt_url(registration: Registration) -> str | None:
-    """Where the organizer issues or views this party's receipt (None until one can be)."""
-    return None
+    """Where staff issue or view this party's receipt (None while nothing was paid)."""
+    session = object_session(registration)
+    if session is None or registration.id is None or received(session, registration) <= 0:
+        return None
+    if has_request_context():
+        return url_for("fees.registration_receipt", registration_id=registration.id,
+                       _external=True)
+    base = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+    return f"{base.rstrip('/')}/organizer/registrations/{registration.id}/receipt"
