@@ -64,14 +64,18 @@ def index():
 
 @bp.get("/events/<int:event_id>")
 def detail(event_id: int):
+    from gathering.rsvp.forms import build_signup_form
+
     event = services.get_event(db.session, event_id)
     now = utcnow()
+    state = services.signup_state(event, now)
     return render_template(
         "events/detail.html",
         event=event,
         now=now,
-        signup_state=services.signup_state(event, now),
+        signup_state=state,
         seats=services.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
+        signup_form=build_signup_form(event) if state == "open" else None,
     )
 
 

@@ -1,5 +1,320 @@
-"""Pages of the rsvp domain."""
+"""Pages of the rsvp domain: the sign-up form's POST, the manage page behind the secret
+link (ticket QR, changes, cancellation), the lost-link page, and the organizers' lists,
+kitchen summary and CSV."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from gathering import mail
+from gathering.errors import Conflict, GatheringError, ValidationFailed
+from gathering.events import services as events
+from gathering.extensions import db
+from gathering.fees import services as fees
+from gathering.i18n import current_lang
+from gathering.rsvp import allergens as data
+from gathering.rsvp import forms, limits, services
+from gathering.rsvp.models import RegistrationStatus
+from gathering.timeutil import utcnow
 
 bp = Blueprint("rsvp", __name__)
+
+
+@bp.app_template_global()
+def allergen_label(code: str) -> str:
+    """An allergen or diet code in the page's language (templates and mail)."""
+    return data.label(code, current_lang())
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return str(RegistrationStatus(status).label)
+
+
+def render_event_page(event, form, status: int = 200):
+    """The event page with this sign-up form (errors and typed values kept)."""
+    now = utcnow()
+    return render_template(
+        "events/detail.html", event=event, now=now,
+        signup_state=events.signup_state(event, now),
+        seats=events.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
+        signup_form=form), status
+
+
+def ticket_url(reg) -> str:
+    return url_for("checkin.ticket", token=reg.ticket_token, _external=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Mail
+
+
+def send_registration_mail(reg, token: str, template: str = "registered") -> bool:
+    """The confirmation (or waiting-list / promotion) mail, when an e-mail was given."""
+    if not reg.email:
+        return False
+    event = reg.event
+    subjects = {
+        "registered": (_("Signed up: %(title)s", title=event.title)
+                       if reg.status == RegistrationStatus.confirmed else
+                       _("On the waiting list: %(title)s", title=event.title)),
+        "promoted": _("A seat is free for you: %(title)s", title=event.title),
+        "lost_link": _("Your sign-up link: %(title)s", title=event.title),
+        "cancelled": _("Cancelled: %(title)s", title=event.title),
+    }
+    return mail.send_mail(
+        reg.email, subjects[template], template, reg=reg, event=event,
+        manage_url=url_for("rsvp.manage", token=token, _external=True),
+        event_url=url_for("events.detail", event_id=event.id, _external=True),
+        amount_due=fees.amount_due(reg))
+
+
+def _notify_promoted(promoted) -> None:
+    # The promoted party's language is not stored: mail in the site's default language.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        for reg in promoted:
+            token = services.manage_token_for(reg)
+            if token is None:
+                token = services.reissue_manage_token(reg)
+                db.session.commit()
+            send_registration_mail(reg, token, "promoted")
+
+
+# ---------------------------------------------------------------------------------------
+# Signing up
+
+
+@bp.post("/events/<int:event_id>/signup")
+@limits.signup_per_ip
+@limits.signup_per_event
+def signup(event_id: int):
+    event = events.get_event(db.session, event_id)
+    form = forms.build_signup_form(event, request.form)
+    if form.homepage.data:
+        abort(400)  # the honeypot: people never see that field
+    if "add_person" in request.form:
+        forms.add_person(form)
+        return render_event_page(event, form)
+    if "remove_person" in request.form:
+        index = request.form.get("remove_person", "")
+        forms.remove_person(form, int(index) if index.isdigit() else -1)
+        return render_event_page(event, form)
+    if not form.validate():  # the CSRF token; the rules are the service's
+        return render_event_page(event, form, 400)
+    try:
+        result = services.register(
+            db.session, event, forms.to_payload(form), now=utcnow(),
+            idempotency_key=form.idempotency_key.data or None,
+            max_party_size=current_app.config["MAX_PARTY_SIZE"])
+    except ValidationFailed as exc:
+        db.session.rollback()
+        forms.apply_errors(form, exc.fields)
+        if exc.code != "invalid":
+            form.form_errors.insert(0, str(exc.message))
+        return render_event_page(event, form, 422)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for("events.detail", event_id=event.id) + "#signup")
+    db.session.commit()
+    reg = result.registration
+    if not result.replayed:
+        send_registration_mail(reg, result.manage_token)
+    if reg.status == RegistrationStatus.confirmed:
+        flash(_("Thank you. You are signed up."), "success")
+    else:
+        flash(_("The event is full, so you are on the waiting list. We will tell you if a "
+                "seat becomes free."), "warning")
+    return redirect(url_for("rsvp.manage", token=result.manage_token))
+
+
+# ---------------------------------------------------------------------------------------
+# The manage page behind the secret link
+
+
+def _load(token: str):
+    return services.get_registration_by_manage_token(db.session, token)
+
+
+@bp.get("/r/<token>")
+def manage(token: str):
+    reg = _load(token)
+    event = reg.event
+    now = utcnow()
+    state = events.signup_state(event, now)
+    active = reg.status != RegistrationStatus.cancelled
+    return render_template(
+        "rsvp/manage.html", reg=reg, event=event, token=token,
+        amount_due=fees.amount_due(reg), balance=fees.balance(db.session, reg),
+        paid=fees.paid(db.session, reg), ticket_url=ticket_url(reg),
+        can_edit=active and state == "open",
+        can_cancel=active and event.ends_at > now and not any(
+            a.checked_in_at for a in reg.active_attendees),
+        cancel_form=forms.CancelForm())
+
+
+def _qr(token: str):
+    reg = _load(token)
+    if reg.status == RegistrationStatus.cancelled:
+        abort(404)
+    return segno.make(ticket_url(reg), error="m")
+
+
+@bp.get("/r/<token>/qr.png")
+def qr_png(token: str):
+    buffer = io.BytesIO()
+    _qr(token).save(buffer, kind="png", scale=8, border=4)
+    return Response(buffer.getvalue(), mimetype="image/png")
+
+
+@bp.get("/r/<token>/qr.svg")
+def qr_svg(token: str):
+    buffer = io.BytesIO()
+    _qr(token).save(buffer, kind="svg", scale=6, border=4, xmldecl=False,
+                    title=_("Ticket QR code"))
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.route("/r/<token>/edit", methods=["GET", "POST"])
+def edit(token: str):
+    reg = _load(token)
+    event = reg.event
+    if request.method == "GET":
+        form = forms.build_signup_form(event, registration=reg)
+        return _render_edit(reg, form, token)
+    form = forms.build_signup_form(event, request.form, registration=reg)
+    if "add_person" in request.form:
+        forms.add_person(form)
+        return _render_edit(reg, form, token)
+    if "remove_person" in request.form:
+        index = request.form.get("remove_person", "")
+        forms.remove_person(form, int(index) if index.isdigit() else -1)
+        return _render_edit(reg, form, token)
+    if not form.validate():
+        return _render_edit(reg, form, token, 400)
+    try:
+        change = services.update_registration(
+            db.session, reg, forms.to_payload(form), now=utcnow(),
+            max_party_size=current_app.config["MAX_PARTY_SIZE"])
+    except ValidationFailed as exc:
+        db.session.rollback()
+        forms.apply_errors(form, exc.fields)
+        return _render_edit(reg, form, token, 422)
+    except Conflict as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc.message))
+        return _render_edit(reg, form, token, 409)
+    db.session.commit()
+    _notify_promoted(change.promoted)
+    flash(_("Your changes are saved."), "success")
+    return redirect(url_for("rsvp.manage", token=token))
+
+
+def _render_edit(reg, form, token, status: int = 200):
+    return render_template("rsvp/edit.html", reg=reg, event=reg.event, form=form,
+                           token=token), status
+
+
+@bp.post("/r/<token>/cancel")
+def cancel(token: str):
+    reg = _load(token)
+    form = forms.CancelForm()
+    if not form.validate():
+        abort(400)
+    ids = form.attendee_ids.data or None
+    whole = request.form.get("whole") == "1"
+    try:
+        change = services.cancel_registration(db.session, reg, now=utcnow(),
+                                              attendee_ids=None if whole else ids)
+    except GatheringError as exc:
+        db.session.rollback()
+        flash(str(exc.message) if exc.code != "invalid" else
+              _("Choose who cannot come."), "error")
+        return redirect(url_for("rsvp.manage", token=token))
+    db.session.commit()
+    if reg.status == RegistrationStatus.cancelled:
+        send_registration_mail(reg, token, "cancelled")
+        flash(_("Your sign-up is cancelled. Thank you for letting us know."), "success")
+    else:
+        flash(_("Thank you. The people you chose are cancelled."), "success")
+    _notify_promoted(change.promoted)
+    return redirect(url_for("rsvp.manage", token=token))
+
+
+@bp.route("/r/lost", methods=["GET", "POST"])
+@limits.lost_link_per_ip
+def lost_link():
+    form = forms.LostLinkForm()
+    if form.validate_on_submit():
+        found = services.find_for_lost_link(db.session, form.email.data or "", now=utcnow())
+        tokens = [(reg, services.reissue_manage_token(reg)) for reg in found]
+        db.session.commit()
+        for reg, token in tokens:
+            send_registration_mail(reg, token, "lost_link")
+        # The same answer whether or not the address is known: nothing is revealed.
+        flash(_("If we have a sign-up for an upcoming event under this address, we have "
+                "sent its link there. Please check your mail."), "success")
+        return redirect(url_for("rsvp.lost_link"))
+    return render_template("rsvp/lost.html", form=form)
+
+
+# ---------------------------------------------------------------------------------------
+# Organizers
+
+
+@bp.get("/organizer/events/<int:event_id>/registrations")
+@login_required
+def registrations(event_id: int):
+    event = events.get_event_for_user(db.session, event_id, current_user)
+    q = request.args.get("q", "")[:100]
+    status = request.args.get("status") or None
+    if status not in (None, *RegistrationStatus):
+        abort(400)
+    every = services.list_registrations(db.session, event)
+    shown = services.list_registrations(db.session, event, q=q, status=status) \
+        if (q or status) else every
+    return render_template("rsvp/registrations.html", event=event, regs=shown,
+                           counts=services.counts(every), q=q, status=status or "",
+                           waiting=[r for r in every if r.status == "waitlisted"],
+                           due={r.id: fees.amount_due(r) for r in shown})
+
+
+@bp.get("/organizer/events/<int:event_id>/kitchen")
+@login_required
+def kitchen(event_id: int):
+    event = events.get_event_for_user(db.session, event_id, current_user)
+    regs = services.list_registrations(db.session, event)
+    return render_template("rsvp/kitchen.html", event=event,
+                           summary=services.kitchen_summary(regs),
+                           counts=services.counts(regs), now=utcnow())
+
+
+@bp.get("/organizer/events/<int:event_id>/registrations.csv")
+@login_required
+def registrations_csv(event_id: int):
+    event = events.get_event_for_user(db.session, event_id, current_user)
+    regs = services.list_registrations(db.session, event)
+    headers = [_("No."), _("Status"), _("Family name"), _("Given name"), _("Family name kana"),
+               _("Given name kana"), _("Phone"), _("E-mail"), _("Person"), _("Category"),
+               _("Fee"), _("Name"), _("Allergies"), _("Diet"), _("Note"), _("Checked in"),
+               _("Signed up"), _("Message")]
+    text = services.registrations_csv(regs, lang=current_lang(), headers=headers)
+    filename = f"registrations-{event.id}-{event.starts_at:%Y%m%d}.csv"
+    return Response(text.encode("utf-8"), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,232 @@
+"""The sign-up pages through the test client: form, manage page, QR, organizers' pages."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import zxingcpp
+from PIL import Image
+
+from gathering.extensions import db
+from gathering.rsvp.models import Registration
+from gathering.timeutil import TOKYO
+
+
+def soon():
+    return datetime.now(TOKYO).replace(microsecond=0, second=0, minute=0) + timedelta(days=7)
+
+
+def form_data(**over):
+    data = {"family_name": "山田", "given_name": "花子", "family_name_kana": "やまだ",
+            "given_name_kana": "はなこ", "phone": "090-1234-5678",
+            "email": "hanako@example.jp", "idempotency_key": "key-1",
+            "attendees-0-category": "adult", "attendees-1-category": "child",
+            "attendees-1-name": "太郎", "attendees-1-allergens": ["egg", "milk"],
+            "consent": "y"}
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def count():
+    return db.session.scalar(sa.select(sa.func.count(Registration.id)))
+
+
+def manage_token(response):
+    match = re.search(r"/r/([A-Za-z0-9_\-]+)$", response.headers["Location"])
+    return match.group(1)
+
+
+def test_event_page_shows_form(client, make_event):
+    event = make_event(capacity=10)
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert f'action="/events/{event.id}/signup' in page
+    assert "卵" in page and "アーモンド" in page and 'name="idempotency_key"' in page
+    assert 'name="consent"' in page and "checked" not in page.split('name="consent"')[1][:40]
+
+
+def test_signup_flow_to_manage_page(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup", data=form_data())
+    assert r.status_code == 302 and "/r/" in r.headers["Location"]
+    token = manage_token(r)
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "山田花子" in page and "卵" in page and "qr.svg" in page
+    assert client.get(f"/r/{token}").headers["Cache-Control"] == "no-store"
+    png = client.get(f"/r/{token}/qr.png")
+    decoded = zxingcpp.read_barcode(Image.open(io.BytesIO(png.data))).text
+    reg = db.session.scalar(sa.select(Registration))
+    assert decoded.endswith(f"/c/{reg.ticket_token}") and decoded.startswith("http")
+    assert token not in decoded
+    svg = client.get(f"/r/{token}/qr.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+
+
+def test_double_tap_creates_one(client, make_event):
+    event = make_event(capacity=10)
+    first = client.post(f"/events/{event.id}/signup", data=form_data())
+    second = client.post(f"/events/{event.id}/signup", data=form_data())
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count() == 1
+
+
+def test_errors_next_to_fields_with_input_kept(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup",
+                    data=form_data(phone="12", email="", family_name_kana="yamada",
+                                   consent=None, given_name="<b>花子</b>"))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert 'id="phone-error"' in page and 'id="family_name_kana-error"' in page
+    assert "&lt;b&gt;花子&lt;/b&gt;" in page and "<b>花子" not in page
+    assert 'value="12"' in page
+    assert count() == 0
+
+
+def test_errors_in_english(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup?lang=en", data=form_data(phone="12"))
+    assert "Enter a Japanese phone number" in r.get_data(as_text=True)
+
+
+def test_add_and_remove_person_without_js(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup", data=form_data(add_person="1"))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'name="attendees-2-category"' in page
+    assert count() == 0
+    r = client.post(f"/events/{event.id}/signup", data=form_data(remove_person="1"))
+    page = r.get_data(as_text=True)
+    assert 'name="attendees-1-category"' not in page and 'value="山田"' in page
+
+
+def test_seats_short_warned_before_sending(client, make_event, make_registration):
+    event = make_event(capacity=3)
+    make_registration(event, people=("adult", "adult"))
+    r = client.post(f"/events/{event.id}/signup", data=form_data(add_person="1"))
+    assert "waiting list" in r.get_data(as_text=True) or "キャンセル待ち" in r.get_data(
+        as_text=True)
+
+
+def test_full_event_waitlists(client, make_event, make_registration):
+    event = make_event(capacity=2)
+    make_registration(event, people=("adult", "adult"))
+    r = client.post(f"/events/{event.id}/signup", data=form_data())
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    reg = db.session.scalar(sa.select(Registration).where(Registration.email != "hanako@example.org"))
+    assert reg.status == "waitlisted" and "qr.svg" not in page
+
+
+def test_honeypot(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup", data=form_data(homepage="http://spam"))
+    assert r.status_code == 400 and count() == 0
+
+
+def test_closed_window_has_no_form(client, make_event, now):
+    event = make_event(capacity=10, signup_opens_at=datetime.now(TOKYO) + timedelta(days=2))
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "/signup" not in page
+    r = client.post(f"/events/{event.id}/signup", data=form_data())
+    assert r.status_code == 302 and count() == 0
+
+
+def test_too_large_request(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup", data=form_data(message="x" * 100_000))
+    assert r.status_code == 413 and count() == 0
+
+
+def test_many_rows_bounded(client, make_event):
+    event = make_event(capacity=40)
+    data = form_data()
+    for i in range(2, 30):
+        data[f"attendees-{i}-category"] = "adult"
+    r = client.post(f"/events/{event.id}/signup", data=data)
+    assert r.status_code in (302, 422)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.text("attendees"))) <= 10
+
+
+def test_edit_and_cancel(client, make_event):
+    event = make_event(capacity=10)
+    token = manage_token(client.post(f"/events/{event.id}/signup", data=form_data()))
+    page = client.get(f"/r/{token}/edit").get_data(as_text=True)
+    assert 'value="山田"' in page and "checked" in page
+    reg = db.session.scalar(sa.select(Registration))
+    ids = [a.id for a in reg.active_attendees]
+    r = client.post(f"/r/{token}/edit", data={
+        "family_name": "山田", "given_name": "花子", "family_name_kana": "ヤマダ",
+        "given_name_kana": "ハナコ", "phone": "09012345678", "email": "",
+        "attendees-0-id": str(ids[1]), "attendees-0-category": "child",
+        "attendees-0-allergens": ["wheat"], "consent": "y"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.party_size == 1 and reg.active_attendees[0].allergens == ["wheat"]
+    assert reg.event.seats_taken == 1
+    r = client.post(f"/r/{token}/cancel", data={"whole": "1"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "cancelled"
+    assert "qr.svg" not in client.get(f"/r/{token}").get_data(as_text=True)
+    assert client.get(f"/r/{token}/qr.png").status_code == 404
+
+
+def test_bad_tokens_404(client):
+    for path in ("/r/nope", "/r/nope/qr.png", "/r/nope/qr.svg", "/r/nope/edit",
+                 "/r/" + "x" * 300):
+        assert client.get(path).status_code == 404
+    assert client.post("/r/nope/cancel").status_code == 404
+
+
+@pytest.fixture
+def signed_up(make_event, make_registration):
+    event = make_event(capacity=10)
+    make_registration(event, people=("child", "adult"), allergens={0: ["egg"]},
+                      family_name="佐藤", kana=("サトウ", "イチロウ"))
+    make_registration(event, people=("adult",), family_name="鈴木", kana=("スズキ", "ジロウ"))
+    return event
+
+
+def test_organizer_pages(client, auth, make_user, signed_up):
+    event = signed_up
+    auth.login(make_user("organizer", branches=[event.branch]))
+    page = client.get(f"/organizer/events/{event.id}/registrations?q=さとう").get_data(
+        as_text=True)
+    assert "佐藤" in page and "鈴木" not in page
+    kitchen = client.get(f"/organizer/events/{event.id}/kitchen").get_data(as_text=True)
+    assert "卵" in kitchen and "佐藤" in kitchen
+    csv = client.get(f"/organizer/events/{event.id}/registrations.csv")
+    assert csv.data.startswith(b"\xef\xbb\xbf") and "佐藤".encode() in csv.data
+    assert "attachment" in csv.headers["Content-Disposition"]
+    panel = client.get(f"/organizer/events/{event.id}").get_data(as_text=True)
+    assert f"/organizer/events/{event.id}/kitchen" in panel
+
+
+@pytest.mark.parametrize("path", ["registrations", "kitchen", "registrations.csv"])
+def test_organizer_pages_permissions(client, auth, make_user, make_branch, signed_up, path):
+    event = signed_up
+    url = f"/organizer/events/{event.id}/{path}"
+    assert client.get(url).status_code == 302  # to the login page
+    auth.login(make_user("organizer", branches=[make_branch()]))
+    assert client.get(url).status_code == 403
+    auth.logout()
+    auth.login(make_user("volunteer", branches=[event.branch]))
+    assert client.get(url).status_code == 403  # volunteers do not see allergy data
+    auth.logout()
+    auth.login(make_user("admin"))
+    assert client.get(url).status_code == 200
+    assert client.get(f"/organizer/events/999999/{path}").status_code == 404
+
+
+def test_lost_link_same_answer(client, make_event):
+    event = make_event(capacity=10)
+    client.post(f"/events/{event.id}/signup", data=form_data())
+    a = client.post("/r/lost", data={"email": "hanako@example.jp"})
+    b = client.post("/r/lost", data={"email": "nobody@example.jp"})
+    assert a.status_code == b.status_code == 302
+    assert client.get("/r/lost").status_code == 200
