@@ -1,11 +1,274 @@
-"""Door check-in pages. Placeholder; the door issue builds them."""
+"""Door pages: the ticket screen a QR code opens, the continuous scanner, search, walk-ins and
+the printed door list (受付名簿). Rules live in ``services``; these only parse, call, commit."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from gathering.checkin import services
+from gathering.errors import GatheringError, NotFound
+from gathering.events.services import get_event
+from gathering.extensions import db, limiter
+from gathering.fees import services as fees
+from gathering.i18n import current_lang
+from gathering.security import new_token
+from gathering.timeutil import utcnow
 
 bp = Blueprint("checkin", __name__)
 
 
+def _checkin_limit() -> str:
+    return current_app.config["RATELIMIT_CHECKIN"]
+
+
+@bp.app_template_global()
+def alert_label(code: str) -> str:
+    """The allergen or diet label in the reader's language (the code if unknown)."""
+    try:
+        from gathering.rsvp.allergens import label
+    except ImportError:  # pragma: no cover - the sign-up domain provides it
+        return code
+    return label(code, current_lang()) or code
+
+
+@bp.app_template_filter("door_status")
+def door_status(status: str) -> str:
+    """A registration status in words (confirmed, waiting list, cancelled)."""
+    from gathering.rsvp.models import RegistrationStatus
+
+    return str(RegistrationStatus(status).label)
+
+
+def _allergen_choices() -> list:
+    try:
+        from gathering.rsvp.allergens import ALLERGENS
+    except ImportError:  # pragma: no cover
+        return []
+    lang = current_lang()
+    return [(a.code, a.label(lang), a.mandatory) for a in ALLERGENS]
+
+
+def _staff_user():
+    return current_user if current_user.is_authenticated else None
+
+
+def _require_door(event_id: int):
+    if not current_user.is_authenticated:
+        return None
+    return services.get_event_for_door(db.session, event_id, current_user)
+
+
+def _login_redirect():
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _door_event_id() -> int | None:
+    raw = request.values.get("event", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+# ---------------------------------------------------------------------------------------
+# The ticket screen (/c/<token>): what a phone camera opens
+
+
 @bp.get("/c/<token>")
 def ticket(token: str):
-    """What a phone camera opens from a ticket QR code."""
-    return render_template("errors/error.html", status=200, message="")
+    """Staff of the event's branch see the party; anyone else only "show this at the door"."""
+    user = _staff_user()
+    try:
+        reg = services.get_registration_by_ticket(db.session, token)
+    except NotFound:
+        reg = None
+    if user is None or reg is None or not user.can_staff_branch(reg.event.branch_id):
+        if user is not None and reg is None:
+            return render_template("checkin/unknown.html"), 404
+        return render_template("checkin/show_at_door.html", event=reg.event if reg else None,
+                               logged_in=user is not None)
+    door_event_id = _door_event_id() or reg.event_id
+    door_event = reg.event
+    refusal = None
+    if door_event_id != reg.event_id:
+        door_event = get_event(db.session, door_event_id, include_drafts=True)
+        if not user.can_staff_branch(door_event.branch_id):
+            door_event = reg.event
+    try:
+        services._validate_party(reg, door_event)
+    except GatheringError as exc:
+        refusal = exc
+    return render_template(
+        "checkin/party.html", reg=reg, event=reg.event, door_event=door_event, refusal=refusal,
+        history=services.history(db.session, reg),
+        conflicts=services.conflicts_of(db.session, reg),
+        due=fees.amount_due(reg), paid=fees.paid(db.session, reg),
+        balance=fees.balance(db.session, reg), nonce=new_token(12), token=token,
+        alerts=services.alerts_of(reg))
+
+
+def _party_action(token: str, work):
+    user = _staff_user()
+    if user is None:
+        return _login_redirect()
+    reg = services.get_registration_by_ticket(db.session, token)
+    event_id = _door_event_id() or reg.event_id
+    event = services.get_event_for_door(db.session, event_id, user)
+    back = redirect(url_for("checkin.ticket", token=token, event=event.id))
+    try:
+        message = work(user, event, reg)
+    except GatheringError as exc:
+        db.session.rollback()
+        flash(str(exc.message) if not exc.fields else " ".join(
+            str(m) for msgs in exc.fields.values() for m in msgs), "error")
+        return back
+    db.session.commit()
+    if message:
+        flash(message, "success")
+    return back
+
+
+def _chosen_ids() -> list[int] | None:
+    raw = request.form.getlist("attendee")
+    if not raw:
+        return []
+    return [int(v) for v in raw if v.isdigit() and len(v) < 10] or []
+
+
+@bp.post("/c/<token>/admit")
+@limiter.limit(_checkin_limit)
+def admit(token: str):
+    def work(user, event, reg):
+        ids = None if "all" in request.form else _chosen_ids()
+        result = services.check_in(db.session, event, token, user=user, attendee_ids=ids,
+                                   nonce=request.form.get("nonce", "")[:120],
+                                   device=request.headers.get("User-Agent", ""))
+        n = len(result["admitted"])
+        return _("%(n)d admitted.", n=n) if n else None
+
+    return _party_action(token, work)
+
+
+@bp.post("/c/<token>/undo")
+@limiter.limit(_checkin_limit)
+def undo(token: str):
+    def work(user, event, reg):
+        ids = _chosen_ids()
+        result = services.undo_check_in(db.session, event, token, user=user,
+                                        attendee_ids=ids or None,
+                                        nonce=request.form.get("nonce", "")[:120],
+                                        device=request.headers.get("User-Agent", ""))
+        return _("Undone for %(n)d.", n=len(result["undone"]))
+
+    return _party_action(token, work)
+
+
+@bp.post("/c/<token>/cash")
+@limiter.limit(_checkin_limit)
+def cash(token: str):
+    def work(user, event, reg):
+        raw = (request.form.get("tendered") or "").replace(",", "").replace("円", "").strip()
+        tendered = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+        payment, change = services.take_cash(
+            db.session, reg, tendered, user=user,
+            nonce="door:" + request.form.get("nonce", "")[:100] if request.form.get("nonce")
+            else None)
+        if payment is None:
+            return _("Nothing is owed. Give back %(change)s yen.", change=f"{change:,}")
+        return _("Received %(amount)s yen. Change: %(change)s yen.",
+                 amount=f"{payment.amount:,}", change=f"{change:,}")
+
+    return _party_action(token, work)
+
+
+# ---------------------------------------------------------------------------------------
+# The door of one event: search, scanner, walk-ins, printed list
+
+
+@bp.get("/door/events/<int:event_id>")
+def door(event_id: int):
+    event = _require_door(event_id)
+    if event is None:
+        return _login_redirect()
+    query = request.args.get("q", "")[:100]
+    results = services.search(db.session, event, query) if query.strip() else []
+    return render_template("checkin/door.html", event=event, query=query, results=results,
+                           counts=services.live_counts(db.session, event, utcnow()),
+                           searched=bool(query.strip()))
+
+
+@bp.get("/door/events/<int:event_id>/scanner")
+def scanner(event_id: int):
+    event = _require_door(event_id)
+    if event is None:
+        return _login_redirect()
+    return render_template("checkin/scanner.html", event=event,
+                           counts=services.live_counts(db.session, event, utcnow()))
+
+
+@bp.get("/door/events/<int:event_id>/list")
+def door_list(event_id: int):
+    event = _require_door(event_id)
+    if event is None:
+        return _login_redirect()
+    return render_template("checkin/door_list.html", event=event,
+                           rows=services.door_list(db.session, event), printed_at=utcnow())
+
+
+@bp.route("/door/events/<int:event_id>/walk-in", methods=["GET", "POST"])
+@limiter.limit(_checkin_limit, methods=["POST"])
+def walk_in(event_id: int):
+    event = _require_door(event_id)
+    if event is None:
+        return _login_redirect()
+    errors: dict = {}
+    form = request.form
+    if request.method == "POST":
+        counts = {}
+        for fee in event.fees:
+            raw = form.get(f"count_{fee.code}", "").strip() or "0"
+            counts[fee.code] = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+        if not event.fees:
+            raw = form.get("count_people", "").strip() or "0"
+            counts[""] = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+        data = services.WalkIn(counts=counts, family_name=form.get("family_name", "")[:200],
+                               family_name_kana=form.get("family_name_kana", "")[:200],
+                               phone=form.get("phone", "")[:40],
+                               allergens=form.getlist("allergens")[:40],
+                               note=form.get("note", "")[:500])
+        try:
+            reg = services.admit_walk_in(db.session, event, data, user=current_user,
+                                         nonce=form.get("nonce", "")[:120],
+                                         overbook=form.get("overbook") == "1",
+                                         device=request.headers.get("User-Agent", ""))
+        except GatheringError as exc:
+            db.session.rollback()
+            errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+            if not errors:
+                flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("Walk-in party admitted: %(n)d people.", n=reg.party_size), "success")
+            return redirect(url_for("checkin.ticket", token=reg.ticket_token, event=event.id))
+    return render_template("checkin/walk_in.html", event=event, errors=errors, form=form,
+                           allergens=_allergen_choices(), nonce=new_token(12),
+                           can_overbook=current_user.can_manage_branch(event.branch_id)), (
+        422 if errors else 200)
+
+
+@bp.get("/door/sw.js")
+def service_worker():
+    """The scanner's service worker, served from /door/ so its scope covers the scanner."""
+    response = send_from_directory(current_app.static_folder, "js/checkin-sw.js",
+                                   mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/door/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gathering.accounts.models import Branch
+from gathering.checkin.services import live_counts
 from gathering.errors import Forbidden, GatheringError, ValidationFailed
 from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
@@ -90,7 +91,8 @@ def event(event_id: int):
     event = services.get_event_for_user(db.session, event_id, current_user, staff=True)
     return render_template("organizer/event.html", event=event, form=ConfirmForm(),
                            can_manage=current_user.can_manage_branch(event.branch_id),
-                           signup_state=services.signup_state(event, utcnow()))
+                           signup_state=services.signup_state(event, utcnow()),
+                           door_counts=live_counts(db.session, event, utcnow()))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])

@@ -1,0 +1,509 @@
+"""Door check-in rules: admit people of a party by ticket, undo, walk-ins, search, the door
+list and live counts.
+
+The whole admission rule is ``check_in``: one transaction, stable refusal codes, and the same
+``nonce`` twice returns the first answer and changes nothing. ``Attendee.checked_in_at`` is
+the current state; ``CheckIn`` rows are the log (admissions and undos, never edited).
+Functions flush; the view or API commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from gathering import idempotency
+from gathering.accounts.models import User
+from gathering.checkin.models import CheckIn
+from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from gathering.events import services as events
+from gathering.events.models import Event
+from gathering.fees import services as fees
+from gathering.japanese import normalize_name, normalize_phone, search_key, to_katakana
+from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
+from gathering.security import new_token, token_hash
+from gathering.timeutil import utcnow
+
+MAX_NONCE = 120
+MAX_DEVICE = 120
+MAX_TOKEN = 100
+MAX_WALK_IN_PEOPLE = 30
+MAX_CASH = 1_000_000
+
+
+class CheckinRefused(Conflict):
+    """A ticket that cannot be admitted now; ``code`` says why (API.md)."""
+
+
+def _refuse(code: str, message, **details):
+    raise CheckinRefused(message, code=code, **details)
+
+
+# ---------------------------------------------------------------------------------------
+# Lookups
+
+
+def get_registration_by_ticket(session, token: str) -> Registration:
+    """The registration whose ticket QR carries ``token``. Raises NotFound ``unknown_token``.
+
+    Tokens are ≥128 random bits and looked up by equality on a unique column, so no timing
+    reveals a prefix worth guessing.
+    """
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        raise NotFound(_l("This ticket is not known."), code="unknown_token")
+    reg = session.scalar(
+        sa.select(Registration).where(Registration.ticket_token == token)
+        .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category)))
+    if reg is None:
+        raise NotFound(_l("This ticket is not known."), code="unknown_token")
+    return reg
+
+
+def check_staff(user: User | None, event: Event) -> None:
+    """Only volunteers, organizers of the event's branch and admins work its door."""
+    if user is None or not user.can_staff_branch(event.branch_id):
+        raise Forbidden(_l("Only volunteers and organizers of this group can check people in."))
+
+
+def get_event_for_door(session, event_id: int, user: User) -> Event:
+    """An event the user may staff at the door. Raises NotFound or Forbidden."""
+    return events.get_event_for_user(session, event_id, user, staff=True)
+
+
+def _validate_party(reg: Registration, event: Event) -> None:
+    """The refusals shared by admission and the door screen, in a stable order."""
+    if reg.event_id != event.id:
+        _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",
+                                  title=reg.event.title), other_event_id=reg.event_id)
+    if reg.ticket_revoked_at is not None:
+        _refuse("revoked", _l("This ticket was replaced by a new one. Ask for the new ticket "
+                              "or search the name."))
+    if reg.status == RegistrationStatus.cancelled:
+        _refuse("cancelled", _l("This sign-up was cancelled."))
+    if reg.status == RegistrationStatus.waitlisted:
+        _refuse("waitlisted", _l("This party is on the waiting list and has no seat yet."))
+
+
+def _clean_nonce(nonce) -> str:
+    if nonce is None or nonce == "":
+        return ""
+    if not isinstance(nonce, str) or len(nonce) > MAX_NONCE:
+        raise ValidationFailed(fields={"nonce": [_l("The nonce must be a short text.")]})
+    return nonce
+
+
+def _clean_device(device) -> str:
+    if not isinstance(device, str):
+        return ""
+    return normalize_name(device)[:MAX_DEVICE]
+
+
+def _pick(reg: Registration, attendee_ids) -> list[Attendee]:
+    people = reg.active_attendees
+    if attendee_ids is None:
+        return people
+    if not isinstance(attendee_ids, list | tuple | set) or any(
+            isinstance(i, bool) or not isinstance(i, int) for i in attendee_ids):
+        raise ValidationFailed(fields={"attendee_ids": [_l("Choose people of this party.")]},
+                               code="invalid_attendees")
+    by_id = {a.id: a for a in people}
+    if not attendee_ids or any(i not in by_id for i in attendee_ids):
+        raise ValidationFailed(fields={"attendee_ids": [_l("Choose people of this party.")]},
+                               code="invalid_attendees")
+    wanted = set(attendee_ids)
+    return [a for a in people if a.id in wanted]
+
+
+def alerts_of(reg: Registration) -> list[str]:
+    """Allergen and diet codes of the party's people (unique, in order)."""
+    seen: list[str] = []
+    for a in reg.active_attendees:
+        for code in list(a.allergens or []) + list(a.diets or []):
+            if code not in seen:
+                seen.append(code)
+    return seen
+
+
+def alert_labels(lang: str) -> dict[str, str]:
+    """Every allergen and diet code with its label in ``lang`` (for the scanner's cache)."""
+    try:
+        from gathering.rsvp.allergens import ALLERGENS, DIETS
+    except ImportError:  # pragma: no cover - the sign-up domain provides the list
+        return {}
+    return {item.code: item.label(lang) for item in ALLERGENS + DIETS}
+
+
+def _scope(event: Event) -> str:
+    return f"checkin:{event.id}"
+
+
+# ---------------------------------------------------------------------------------------
+# Admission and undo
+
+
+def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None,
+             nonce: str | None = None, device: str = "", now: datetime | None = None,
+             scanned_at: datetime | None = None, was_offline: bool = False,
+             cash_received: int | None = None) -> dict:
+    """Admit people of the party holding ``token`` (all by default) at ``event``'s door.
+
+    Refuses with codes ``unknown_token`` (404), ``wrong_event``, ``revoked``, ``cancelled``,
+    ``waitlisted`` and, when none of the chosen people is left to admit, ``already_checked_in``
+    (409). Admissions received from a phone that was offline (``was_offline``) are never
+    refused for being late: a person another device already admitted is logged as a
+    ``conflict`` row and not counted twice. With ``cash_received`` the cash handed over is
+    recorded against the balance (see ``take_cash``). The same ``nonce`` again returns the
+    first answer and writes nothing. Returns a JSON-ready dict.
+    """
+    now = now or utcnow()
+    nonce = _clean_nonce(nonce)
+    check_staff(user, event)
+    if nonce:
+        record = idempotency.get_record(session, _scope(event), nonce)
+        if record is not None:
+            return dict(record.response, replayed=True)
+    reg = get_registration_by_ticket(session, token)
+    _validate_party(reg, event)
+    chosen = _pick(reg, attendee_ids)
+    _lock_attendees(session, [a.id for a in chosen])
+    device = _clean_device(device)
+    admitted, already, conflicts = [], [], []
+    for person in chosen:
+        if person.checked_in_at is not None:
+            already.append(person.id)
+            if was_offline:
+                conflicts.append(person.id)
+                session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at,
+                                 was_offline, conflict=True))
+            continue
+        person.checked_in_at = scanned_at if (was_offline and scanned_at) else now
+        admitted.append(person.id)
+        session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at, was_offline))
+    if not admitted and not was_offline:
+        _refuse("already_checked_in", _l("Everyone chosen is already checked in."),
+                attendee_ids=already)
+    session.flush()
+    result = {"registration_id": reg.id, "admitted": admitted, "already": already,
+              "conflicts": conflicts, "alerts": alerts_of(reg), "payment_id": None,
+              "change": None}
+    if cash_received is not None:
+        payment, change = take_cash(session, reg, cash_received, user=user,
+                                    nonce=f"checkin:{nonce}" if nonce else None, now=now)
+        result["payment_id"] = payment.id if payment else None
+        result["change"] = change
+    result["amount_due"] = fees.amount_due(reg)
+    result["balance"] = fees.balance(session, reg)
+    if nonce:
+        idempotency.save_record(session, _scope(event), nonce, result)
+    return result
+
+
+def _lock_attendees(session, ids: list[int]) -> None:
+    """Row locks on PostgreSQL (two phones, one person); SQLite's write lock already holds."""
+    if ids:
+        session.scalars(sa.select(Attendee).where(Attendee.id.in_(ids)).with_for_update()
+                        .execution_options(populate_existing=True)).all()
+
+
+def _row(reg, person, action, user, nonce, device, now, scanned_at=None, was_offline=False,
+         conflict=False) -> CheckIn:
+    return CheckIn(event_id=reg.event_id, registration_id=reg.id, attendee_id=person.id,
+                   action=action, nonce=nonce, device=device, scanned_at=scanned_at or now,
+                   was_offline=bool(was_offline), conflict=conflict,
+                   user_id=user.id if user else None, created_at=now)
+
+
+def undo_check_in(session, event: Event, token: str, *, user: User, attendee_ids=None,
+                  nonce: str | None = None, device: str = "", now: datetime | None = None
+                  ) -> dict:
+    """Take back admissions (a mistaken tap): a new ``undo`` row per person, state cleared.
+
+    Refuses like ``check_in`` for another event's or an unknown ticket, and with
+    ``not_checked_in`` when none of the chosen people is admitted. Same nonce, same answer.
+    """
+    now = now or utcnow()
+    nonce = _clean_nonce(nonce)
+    check_staff(user, event)
+    if nonce:
+        record = idempotency.get_record(session, _scope(event), "undo:" + nonce)
+        if record is not None:
+            return dict(record.response, replayed=True)
+    reg = get_registration_by_ticket(session, token)
+    if reg.event_id != event.id:
+        _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",
+                                  title=reg.event.title))
+    chosen = _pick(reg, attendee_ids)
+    _lock_attendees(session, [a.id for a in chosen])
+    undone = []
+    for person in chosen:
+        if person.checked_in_at is None:
+            continue
+        person.checked_in_at = None
+        undone.append(person.id)
+        session.add(_row(reg, person, "undo", user, nonce, _clean_device(device), now))
+    if not undone:
+        _refuse("not_checked_in", _l("Nobody chosen is checked in."))
+    session.flush()
+    result = {"registration_id": reg.id, "undone": undone}
+    if nonce:
+        idempotency.save_record(session, _scope(event), "undo:" + nonce, result)
+    return result
+
+
+def take_cash(session, reg: Registration, tendered, *, user: User, nonce: str | None = None,
+              now: datetime | None = None):
+    """Record cash handed over at the door against the balance; returns (payment, change).
+
+    ``tendered`` is what the person hands over (1,000円 for 300円 due → change 700円).
+    Nothing is recorded when nothing is owed (payment None, all of it is change). Refuses
+    ``invalid_amount`` (422) for a non-integer, negative or absurd amount and
+    ``not_enough_cash`` (422) when it does not cover the balance. The same nonce records one
+    payment.
+    """
+    if isinstance(tendered, bool) or not isinstance(tendered, int) or not (
+            0 <= tendered <= MAX_CASH):
+        raise ValidationFailed(fields={"cash_received": [
+            _l("Enter the yen handed over as a whole number.")]}, code="invalid_amount")
+    if nonce:
+        from gathering.fees.models import Payment
+
+        existing = session.scalar(sa.select(Payment).where(Payment.nonce == nonce))
+        if existing is not None:
+            return existing, (existing.cash_tendered or existing.amount) - existing.amount
+    owed = fees.balance(session, reg)
+    if owed <= 0:
+        return None, tendered
+    if tendered < owed:
+        raise ValidationFailed(_l("%(given)s yen does not cover the %(due)s yen due.",
+                                  given=f"{tendered:,}", due=f"{owed:,}"),
+                               fields={"cash_received": [_l("Less than the amount due.")]},
+                               code="not_enough_cash")
+    payment = fees.record_payment(session, reg, owed, "cash", user=user, nonce=nonce,
+                                  cash_tendered=tendered, now=now)
+    return payment, tendered - owed
+
+
+# ---------------------------------------------------------------------------------------
+# Walk-ins
+
+
+@dataclass
+class WalkIn:
+    """What the door asks of a walk-in party: counts per fee code, a name, allergies."""
+
+    counts: dict[str, int]
+    family_name: str = ""
+    family_name_kana: str = ""
+    phone: str = ""
+    allergens: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str | None = None,
+                  overbook: bool = False, device: str = "", now: datetime | None = None
+                  ) -> Registration:
+    """Admit a party that did not sign up: a confirmed walk-in registration, everyone checked
+    in, seats taken against capacity.
+
+    Refuses ``invalid`` (422, fields) for no people, unknown categories or too many;
+    ``event_closed`` for a cancelled event; ``full`` when the seats are gone, unless an
+    organizer of the branch overrides (``overbook``; volunteers may not: ``forbidden``).
+    The same nonce returns the first party.
+    """
+    now = now or utcnow()
+    nonce = _clean_nonce(nonce)
+    check_staff(user, event)
+    if nonce:
+        existing = session.scalar(sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.idempotency_key == "walkin:" + nonce))
+        if existing is not None:
+            return existing
+    errors: dict[str, list] = {}
+    by_code = {f.code: f for f in event.fees}
+    people: list = []
+    counts = data.counts if isinstance(data.counts, dict) else {}
+    for code, n in counts.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            errors.setdefault("counts", []).append(_l("Enter how many people, as a number."))
+            continue
+        if n and by_code and code not in by_code:
+            errors.setdefault("counts", []).append(_l("Unknown fee category."))
+            continue
+        people += [by_code.get(code)] * n
+    if not people and not errors:
+        errors["counts"] = [_l("Enter at least one person.")]
+    if len(people) > MAX_WALK_IN_PEOPLE:
+        errors["counts"] = [_l("At most %(n)d people at once.", n=MAX_WALK_IN_PEOPLE)]
+    family_name = normalize_name(data.family_name)[:60]
+    kana = to_katakana(data.family_name_kana)[:60]
+    if not family_name and not kana:
+        errors["family_name"] = [_l("Enter a name to call the party by.")]
+    phone = normalize_phone(data.phone)[:20]
+    note = normalize_name(data.note)[:500]
+    allergens = [a for a in (data.allergens or []) if isinstance(a, str) and 0 < len(a) <= 30]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if event.is_cancelled:
+        raise Conflict(_l("This event is cancelled."), code="event_closed")
+    if overbook and not user.can_manage_branch(event.branch_id):
+        raise Forbidden(_l("Only an organizer can admit beyond the capacity."))
+    locked = events.lock_event(session, event.id)
+    if not events.take_seats(session, locked, len(people), allow_overbook=overbook):
+        raise Conflict(_l("The event is full (%(left)d seats left). An organizer can admit "
+                          "beyond the capacity.", left=locked.seats_left or 0), code="full")
+    reg = Registration(
+        event_id=event.id, status=RegistrationStatus.confirmed.value,
+        family_name=family_name or kana, family_name_kana=kana, phone=phone,
+        manage_token_hash=token_hash(new_token()), ticket_token=new_token(),
+        is_walk_in=True, idempotency_key="walkin:" + nonce if nonce else None,
+        consent_at=now if (allergens or note) else None, created_at=now)
+    for i, category in enumerate(people):
+        reg.attendees.append(Attendee(
+            position=i, fee_category=category, checked_in_at=now, created_at=now,
+            allergens=allergens if i == 0 else [], note=note if i == 0 else ""))
+    session.add(reg)
+    session.flush()
+    for person in reg.attendees:
+        session.add(_row(reg, person, "in", user, nonce, _clean_device(device), now))
+    session.flush()
+    return reg
+
+
+# ---------------------------------------------------------------------------------------
+# Reads for the door
+
+
+def _parties(session, event: Event) -> list[Registration]:
+    return list(session.scalars(
+        sa.select(Registration).where(Registration.event_id == event.id)
+        .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category))
+        .order_by(Registration.id)))
+
+
+def kana_order(reg: Registration) -> tuple:
+    """あいうえお order of フリガナ (hiragana folded), names without kana last by name."""
+    kana = search_key(reg.full_name_kana)
+    return (0 if kana else 1, kana or search_key(reg.full_name), reg.id)
+
+
+def search(session, event: Event, query: str, *, limit: int = 30) -> list[Registration]:
+    """Parties of the event matching a name, フリガナ (hiragana/katakana alike) or the last
+    four digits of the phone. Cancelled parties are included (the screen says so)."""
+    text = normalize_name(query or "")[:60]
+    key = search_key(text)
+    digits = normalize_phone(text) if any(c.isdigit() for c in text) else ""
+    if not key:
+        return []
+    found = []
+    for reg in _parties(session, event):
+        names = search_key(reg.full_name) + " " + search_key(reg.full_name_kana) + " " + \
+            search_key(reg.family_name + reg.given_name) + " " + \
+            search_key(reg.family_name_kana + reg.given_name_kana) + " " + " ".join(
+                search_key(a.name) for a in reg.active_attendees if a.name)
+        if key in names or (len(digits) >= 4 and reg.phone.endswith(digits)):
+            found.append(reg)
+    found.sort(key=lambda r: (r.status == RegistrationStatus.cancelled, kana_order(r)))
+    return found[:limit]
+
+
+def door_list(session, event: Event) -> list[dict]:
+    """The printed 受付名簿: confirmed parties in あいうえお order of フリガナ, each with
+    people, allergies and the amount due (for everyone expected)."""
+    rows = []
+    for reg in sorted((r for r in _parties(session, event)
+                       if r.status == RegistrationStatus.confirmed), key=kana_order):
+        people = reg.active_attendees
+        expected_due = sum(a.fee_category.amount for a in people if a.fee_category)
+        rows.append({"registration": reg, "people": people,
+                     "due": max(expected_due - fees.paid(session, reg), 0),
+                     "alerts": alerts_of(reg)})
+    return rows
+
+
+def history(session, reg: Registration) -> dict[int, CheckIn]:
+    """The latest log row of each person (who admitted them, when, from which device)."""
+    rows = session.scalars(sa.select(CheckIn).where(CheckIn.registration_id == reg.id)
+                           .options(selectinload(CheckIn.user)).order_by(CheckIn.id))
+    last: dict[int, CheckIn] = {}
+    for row in rows:
+        if not row.conflict:
+            last[row.attendee_id] = row
+    return last
+
+
+def conflicts_of(session, reg: Registration) -> list[CheckIn]:
+    """Offline admissions of people another device had already admitted."""
+    return list(session.scalars(
+        sa.select(CheckIn).where(CheckIn.registration_id == reg.id, CheckIn.conflict.is_(True))
+        .options(selectinload(CheckIn.user)).order_by(CheckIn.id)))
+
+
+@dataclass
+class Counts:
+    """Live door numbers of one event, in people."""
+
+    admitted: int
+    expected: int
+    walk_ins: int
+    waiting: int
+    no_shows: int | None  # known only once the event has ended
+    conflicts: int
+
+
+def live_counts(session, event: Event, now: datetime | None = None) -> Counts:
+    """admitted / expected / walk-ins / waiting / no-shows (after the event) / conflicts."""
+    now = now or utcnow()
+    active = sa.and_(Attendee.registration_id == Registration.id, Attendee.cancelled_at.is_(None),
+                     Registration.event_id == event.id)
+
+    def people(*where) -> int:
+        return session.scalar(sa.select(sa.func.count(Attendee.id))
+                              .where(active, *where)) or 0
+
+    confirmed = Registration.status == RegistrationStatus.confirmed.value
+    admitted = people(Attendee.checked_in_at.is_not(None))
+    expected = people(confirmed, Registration.is_walk_in.is_(False))
+    walk_ins = people(confirmed, Registration.is_walk_in.is_(True))
+    waiting = people(Registration.status == RegistrationStatus.waitlisted.value)
+    no_shows = None
+    if event.ends_at <= now:
+        no_shows = people(confirmed, Registration.is_walk_in.is_(False),
+                          Attendee.checked_in_at.is_(None))
+    conflicts = session.scalar(sa.select(sa.func.count(CheckIn.id)).where(
+        CheckIn.event_id == event.id, CheckIn.conflict.is_(True))) or 0
+    return Counts(admitted, expected, walk_ins, waiting, no_shows, conflicts)
+
+
+def party_summary(session, reg: Registration, labels=None) -> dict:
+    """What the scanner caches per ticket for offline use: no contact details beyond the
+    name the door calls out, the people, their alerts and what is owed."""
+    return {
+        "registration_id": reg.id,
+        "status": reg.status,
+        "revoked": reg.ticket_revoked_at is not None,
+        "name": reg.full_name,
+        "kana": reg.full_name_kana,
+        "amount_due": fees.amount_due(reg),
+        "expected_due": sum(a.fee_category.amount for a in reg.active_attendees
+                            if a.fee_category),
+        "balance": fees.balance(session, reg),
+        "people": [{
+            "id": a.id,
+            "category": a.fee_category.code if a.fee_category else None,
+            "category_label": a.fee_category.label if a.fee_category else "",
+            "name": a.name,
+            "allergens": list(a.allergens or []),
+            "diets": list(a.diets or []),
+            "note": a.note,
+            "checked_in": a.checked_in_at is not None,
+        } for a in reg.active_attendees],
+    }
+
+
+def checkin_list(session, event: Event) -> list[tuple[str, dict]]:
+    """(ticket token, party summary) of every party of the event, for the offline cache."""
+    return [(reg.ticket_token, party_summary(session, reg)) for reg in _parties(session, event)]

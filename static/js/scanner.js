@@ -1,0 +1,342 @@
+/* Tsudoi door scanner: reads ticket QR codes one after another from the camera, admits the
+ * party through POST /api/v1/checkins, and keeps working offline from a cached check-in list
+ * with a queue that is sent when the network returns. Plain JS, no build step.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("scanner");
+  if (!root) return;
+  var T = JSON.parse(document.getElementById("scanner-texts").textContent);
+  var eventId = parseInt(root.dataset.eventId, 10);
+  var checkinUrl = root.dataset.checkinUrl;
+  var listUrl = root.dataset.listUrl;
+  var ticketUrl = root.dataset.ticketUrl;
+  var csrf = root.dataset.csrf;
+  var video = document.getElementById("scanner-video");
+  var canvas = document.getElementById("scanner-canvas");
+  var ctx = canvas.getContext("2d", { willReadFrequently: true });
+  var statusEl = document.getElementById("net-status");
+  var resultEl = document.getElementById("scan-result");
+  var messageEl = document.getElementById("camera-message");
+  var startBtn = document.getElementById("camera-start");
+
+  var CACHE_KEY = "tsudoi-door-cache-" + eventId;
+  var QUEUE_KEY = "tsudoi-door-queue-" + eventId;
+  var REPEAT_MS = 4000; // the same code held in front of the camera is read once
+  var lastToken = null;
+  var lastAt = 0;
+  var sending = false;
+  var deviceId = localStorage.getItem("tsudoi-device") || ("phone-" + randomId().slice(0, 8));
+  localStorage.setItem("tsudoi-device", deviceId);
+
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, k) { return values[k]; });
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function load(key, fallback) {
+    try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; }
+  }
+  function save(key, value) { localStorage.setItem(key, JSON.stringify(value)); }
+
+  function cache() { return load(CACHE_KEY, { parties: {} }); }
+  function queue() { return load(QUEUE_KEY, []); }
+
+  function online() { return navigator.onLine !== false; }
+
+  function showStatus() {
+    var n = queue().length;
+    var text;
+    if (!online()) text = n ? fmt(T.offline_pending, { n: n }) : T.offline;
+    else text = n ? fmt(T.online_pending, { n: n }) : T.online;
+    statusEl.textContent = text;
+    statusEl.className = "net-status " + (online() ? "is-online" : "is-offline");
+    root.dataset.pending = String(n);
+  }
+
+  function showCounts(counts) {
+    if (!counts) return;
+    Object.keys(counts).forEach(function (k) {
+      var el = root.querySelector('[data-count="' + k + '"]');
+      if (el && counts[k] !== null) el.textContent = counts[k];
+    });
+  }
+
+  /* Feedback within a frame of the decode: a beep, a buzz and a coloured card with words. */
+  var audio = null;
+  function beep(ok) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = ok ? 880 : 220;
+      gain.gain.value = 0.15;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + (ok ? 0.12 : 0.35));
+    } catch (e) { /* no audio: the card and vibration still show it */ }
+    if (navigator.vibrate) navigator.vibrate(ok ? 80 : [120, 80, 120]);
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showResult(kind, title, party, detail, token) {
+    resultEl.innerHTML = "";
+    var card = el("div", "result-card is-" + kind);
+    card.dataset.kind = kind;
+    var icon = { ok: "✔", warn: "!", bad: "✖" }[kind] || "";
+    var h = el("p", "result-title");
+    h.appendChild(el("span", "result-icon", icon)).setAttribute("aria-hidden", "true");
+    h.appendChild(document.createTextNode(" " + title));
+    card.appendChild(h);
+    if (party) {
+      var name = el("p", "result-name", party.name + (party.kana ? "（" + party.kana + "）" : ""));
+      card.appendChild(name);
+      var people = party.people || [];
+      card.appendChild(el("p", "", fmt(T.people, { n: people.length }) + " · " +
+        people.map(function (p) { return p.category_label || ""; }).join("、")));
+      var alerts = [];
+      people.forEach(function (p) {
+        (p.allergens || []).concat(p.diets || []).forEach(function (c) {
+          var label = (party.labels && party.labels[c]) || c;
+          if (alerts.indexOf(label) < 0) alerts.push(label);
+        });
+        if (p.note) alerts.push(p.note);
+      });
+      if (alerts.length) {
+        var a = el("p", "alert-banner");
+        a.appendChild(el("span", "alert-icon", "⚠")).setAttribute("aria-hidden", "true");
+        a.appendChild(document.createTextNode(" " + T.allergy + ": " + alerts.join("、")));
+        card.appendChild(a);
+      }
+      if (typeof party.amount_due === "number" && party.balance > 0) {
+        card.appendChild(el("p", "result-due", fmt(T.due, { amount: party.balance.toLocaleString("ja-JP") })));
+      }
+    }
+    if (detail) card.appendChild(el("p", "", detail));
+    if (token) {
+      var link = el("a", "button", T.open_party);
+      link.href = ticketUrl.replace("TOKEN", encodeURIComponent(token));
+      card.appendChild(link);
+    }
+    resultEl.appendChild(card);
+  }
+
+  function tokenFrom(text) {
+    var m = /\/c\/([A-Za-z0-9_-]{16,100})\/?(?:[?#].*)?$/.exec(text || "");
+    if (m) return m[1];
+    return null;
+  }
+
+  /* --- the server ------------------------------------------------------------------ */
+
+  function post(body) {
+    return fetch(checkinUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRFToken": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        return { status: r.status, data: data };
+      });
+    });
+  }
+
+  function summaryFromApi(reg, labels) {
+    return {
+      registration_id: reg.id, status: reg.status,
+      name: (reg.contact.family_name + " " + reg.contact.given_name).trim(),
+      kana: (reg.contact.family_name_kana + " " + reg.contact.given_name_kana).trim(),
+      amount_due: reg.amount_due, balance: reg.balance, labels: labels,
+      people: reg.attendees.map(function (a) {
+        return { id: a.id, category: a.category, category_label: a.category_label || a.category || "",
+                 allergens: a.allergens, diets: a.diets, note: a.note,
+                 checked_in: !!a.checked_in_at };
+      })
+    };
+  }
+
+  function refreshList() {
+    if (!online()) return Promise.resolve();
+    var parties = {};
+    var labels = {};
+    function page(n) {
+      return fetch(listUrl + "?per_page=200&page=" + n, { credentials: "same-origin",
+                                                           headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("list " + r.status); return r.json(); })
+        .then(function (data) {
+          data.items.forEach(function (p) { parties[p.token] = p; });
+          Object.assign(labels, data.labels || {});
+          if (data.csrf_token) csrf = data.csrf_token;
+          showCounts(data.counts);
+          if (n * data.per_page < data.total) return page(n + 1);
+        });
+    }
+    return page(1).then(function () {
+      // people admitted offline here but not yet sent stay admitted in the cache
+      var old = cache().parties;
+      queue().forEach(function (item) {
+        if (parties[item.token] && old[item.token]) parties[item.token].people = old[item.token].people;
+      });
+      save(CACHE_KEY, { parties: parties, labels: labels, saved_at: new Date().toISOString() });
+    }).catch(function () { /* keep the old cache */ });
+  }
+
+  function flush() {
+    if (sending || !online()) { showStatus(); return Promise.resolve(); }
+    var items = queue();
+    if (!items.length) { showStatus(); return Promise.resolve(); }
+    sending = true;
+    showStatus();
+    var item = items[0];
+    return post(item).then(function (res) {
+      // any definite answer (admitted, conflict logged, refused) leaves the queue
+      var rest = queue().filter(function (q) { return q.nonce !== item.nonce; });
+      save(QUEUE_KEY, rest);
+      if (res.status === 200 && res.data.conflicts && res.data.conflicts.length) {
+        var c = cache();
+        showResult("warn", T.conflict, c.parties[item.token], null, item.token);
+      }
+      if (res.status === 200) showCounts(res.data.counts);
+      sending = false;
+      if (rest.length) return flush();
+      showStatus();
+      return refreshList();
+    }).catch(function () {
+      sending = false;
+      showStatus();
+    });
+  }
+
+  function admitOffline(token, nonce) {
+    var c = cache();
+    var party = c.parties[token];
+    var entry = { token: token, event_id: eventId, nonce: nonce, was_offline: true,
+                  scanned_at: new Date().toISOString(), device: deviceId };
+    if (!party) {
+      save(QUEUE_KEY, queue().concat([entry]));
+      showResult("warn", T.unknown_offline, null, null, null);
+      beep(false);
+      showStatus();
+      return;
+    }
+    party.labels = c.labels;
+    if (party.revoked) { showResult("bad", T.refused_revoked, party); beep(false); return; }
+    if (party.status === "cancelled") { showResult("bad", T.refused_cancelled, party); beep(false); return; }
+    if (party.status === "waitlisted") { showResult("bad", T.refused_waitlisted, party); beep(false); return; }
+    var pending = party.people.filter(function (p) { return !p.checked_in; });
+    if (!pending.length) { showResult("warn", T.already, party, null, token); beep(false); return; }
+    pending.forEach(function (p) { p.checked_in = true; });
+    save(CACHE_KEY, c);
+    save(QUEUE_KEY, queue().concat([entry]));
+    showResult("ok", T.admitted_offline, party, null, null);
+    beep(true);
+    showStatus();
+  }
+
+  function handle(text) {
+    var token = tokenFrom(text);
+    var now = Date.now();
+    if (token && token === lastToken && now - lastAt < REPEAT_MS) return;
+    lastToken = token; lastAt = now;
+    if (!token) { showResult("bad", T.not_a_ticket); beep(false); return; }
+    var nonce = randomId();
+    var c = cache();
+    var cached = c.parties[token];
+    if (cached) cached.labels = c.labels;
+    if (!online()) { admitOffline(token, nonce); return; }
+    post({ token: token, event_id: eventId, nonce: nonce, device: deviceId }).then(function (res) {
+      if (res.status === 200) {
+        var party = summaryFromApi(res.data.registration, c.labels);
+        if (cached) party.name = cached.name || party.name;
+        if (cached && cached.people) {
+          party.people.forEach(function (p) {
+            var old = cached.people.filter(function (q) { return q.id === p.id; })[0];
+            if (old && !p.category_label) p.category_label = old.category_label;
+          });
+        }
+        showResult("ok", T.admitted, party, null, token);
+        beep(true);
+        if (cached) { c.parties[token] = Object.assign(cached, party); save(CACHE_KEY, c); }
+        refreshCountsSoon();
+      } else if (res.status >= 500) {
+        admitOffline(token, nonce);
+      } else {
+        var err = res.data.error || {};
+        var kind = err.code === "already_checked_in" ? "warn" : "bad";
+        showResult(kind, err.message || T.error, cached, null,
+                   err.code === "unknown_token" ? null : token);
+        beep(false);
+      }
+    }).catch(function () {
+      admitOffline(token, nonce); // the network dropped mid-scan
+    });
+  }
+
+  var countsTimer = null;
+  function refreshCountsSoon() {
+    clearTimeout(countsTimer);
+    countsTimer = setTimeout(refreshList, 1500);
+  }
+
+  /* --- the camera -------------------------------------------------------------------- */
+
+  var scanning = false;
+  function tick() {
+    if (!scanning) return;
+    if (video.readyState >= 2 && video.videoWidth) {
+      var scale = Math.min(1, 640 / video.videoWidth);
+      var w = Math.round(video.videoWidth * scale);
+      var h = Math.round(video.videoHeight * scale);
+      if (canvas.width !== w) { canvas.width = w; canvas.height = h; }
+      ctx.drawImage(video, 0, 0, w, h);
+      var img = ctx.getImageData(0, 0, w, h);
+      var code = window.jsQR(img.data, w, h, { inversionAttempts: "dontInvert" });
+      if (code && code.data) handle(code.data);
+    }
+    setTimeout(tick, 100);
+  }
+
+  function startCamera() {
+    if (typeof window.jsQR !== "function") { messageEl.textContent = T.no_decoder; return; }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      messageEl.textContent = T.no_camera; return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(function (stream) {
+        video.srcObject = stream;
+        startBtn.hidden = true;
+        return video.play();
+      })
+      .then(function () { if (!scanning) { scanning = true; tick(); } })
+      .catch(function () { messageEl.textContent = T.no_camera; startBtn.hidden = false; });
+  }
+
+  startBtn.addEventListener("click", startCamera);
+  window.addEventListener("online", function () { showStatus(); flush(); });
+  window.addEventListener("offline", showStatus);
+  setInterval(function () { showStatus(); if (queue().length) flush(); }, 3000);
+  setInterval(function () { if (!queue().length) refreshList(); }, 60000);
+
+  if ("serviceWorker" in navigator && root.dataset.swUrl) {
+    navigator.serviceWorker.register(root.dataset.swUrl, { scope: "/door/" }).catch(function () {});
+  }
+  showStatus();
+  refreshList().then(flush);
+  startCamera();
+
+  window.tsudoiScanner = { handle: handle, flush: flush, queue: queue, cache: cache };
+})();
