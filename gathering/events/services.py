@@ -407,6 +407,7 @@ def set_fees(session, event: Event, fees: list[dict]) -> None:
 
     by_code = {f.code: f for f in event.fees}
     wanted = {f["code"] for f in fees}
+    changed = False
     for code, row in by_code.items():
         if code not in wanted:
             used = session.scalar(
@@ -415,13 +416,19 @@ def set_fees(session, event: Event, fees: list[dict]) -> None:
                 raise Conflict(_l("The fee %(label)s is chosen by people who signed up; "
                                   "it cannot be removed.", label=row.label), code="fee_in_use")
             event.fees.remove(row)
+            changed = True
     for position, fee in enumerate(fees):
         row = by_code.get(fee["code"])
         if row is None:
             event.fees.append(FeeCategory(code=fee["code"], label=fee["label"],
                                           amount=fee["amount"], position=position))
-        else:
+            changed = True
+        elif (row.label, row.amount, row.position) != (fee["label"], fee["amount"], position):
             row.label, row.amount, row.position = fee["label"], fee["amount"], position
+            changed = True
+    if changed and event.id is not None:
+        # fee rows are not the event's row: mark the event edited (feeds' LAST-MODIFIED)
+        event.updated_at = utcnow()
 
 
 def check_can_manage(user: User, branch_id: int) -> None:
@@ -726,7 +733,9 @@ def take_seats(session, event: Event, count: int, *, allow_overbook: bool = Fals
     if not allow_overbook:
         stmt = stmt.where(sa.or_(Event.capacity.is_(None),
                                  Event.seats_taken + count <= Event.capacity))
-    result = session.execute(stmt.values(seats_taken=Event.seats_taken + count)
+    # updated_at stays: a seat taken is not an edit (calendar feeds key on updated_at)
+    result = session.execute(stmt.values(seats_taken=Event.seats_taken + count,
+                                         updated_at=Event.updated_at)
                              .execution_options(synchronize_session=False))
     session.refresh(event, ["seats_taken"])
     return result.rowcount == 1
@@ -739,7 +748,7 @@ def release_seats(session, event: Event, count: int) -> None:
     session.execute(
         sa.update(Event).where(Event.id == event.id)
         .values(seats_taken=sa.case((Event.seats_taken >= count, Event.seats_taken - count),
-                                    else_=0))
+                                    else_=0), updated_at=Event.updated_at)
         .execution_options(synchronize_session=False))
     session.refresh(event, ["seats_taken"])
 
