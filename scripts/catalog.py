@@ -62,7 +62,10 @@ def _pybabel(*args: str) -> None:
 
 
 def update() -> None:
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+    # --ignore-dirs replaces Babel's default, which also skips "_"-directories such as
+    # templates/_macros (their strings would silently stay English).
+    _pybabel("extract", "-F", "babel.cfg", "--ignore-dirs", ".* node_modules __pycache__",
+             "-k", "_l", "-k", "lazy_gettext",
              "-k", "lazy_ngettext:1,2", "--no-location", "--sort-by-file", "--omit-header",
              "-o", str(POT), ".")
     for locale in LOCALES:
