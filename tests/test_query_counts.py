@@ -1,0 +1,152 @@
+"""SQL statements per request stay bounded and do not grow with the data.
+
+Each hot request is counted twice: on a small network, then after ten times more events
+and registrations were added (bench.seed_scale, the same bulk seeding the benchmark uses).
+An N+1 query (a lazy load per event or per registration) shows up as a count that grows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bench.seed_scale import seed_scale
+from gathering.accounts.models import Branch
+from gathering.events.models import Event
+from gathering.extensions import db
+from gathering.timeutil import utcnow
+
+#: no page or feed below may need more statements than this (BEGIN included)
+MAX_STATEMENTS = 12
+#: a check-in writes (log rows, idempotency record) and answers with the registration
+MAX_CHECKIN_STATEMENTS = 30
+
+
+@contextlib.contextmanager
+def counting():
+    """Count the statements sent to the database while the block runs."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    db.session.remove()  # a fresh session: nothing comes from an earlier identity map
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+        db.session.remove()
+
+
+def grow(events: int, registrations: int, feed_events: int, seed: int) -> None:
+    seed_scale(db.session, events=events, registrations=registrations,
+               feed_events=feed_events, seed=seed)
+    db.session.commit()
+
+
+def upcoming_event_id(branch_slug: str = "hokkaido") -> int:
+    """An upcoming published event of the branch with people signed up."""
+    return db.session.scalar(
+        sa.select(Event.id).join(Branch)
+        .where(Branch.slug == branch_slug, Event.status == "published",
+               Event.starts_at > utcnow() + timedelta(days=2), Event.seats_taken > 0)
+        .order_by(Event.starts_at).limit(1))
+
+
+def requires_route(app, endpoint: str) -> None:
+    if endpoint not in app.view_functions:
+        pytest.skip(f"{endpoint} is not built yet")
+
+
+def count(client, method: str, path: str, **kw) -> tuple[int, list[str]]:
+    client.open(path, method=method, **kw)  # warm-up: caches, first-use work
+    with counting() as statements:
+        response = client.open(path, method=method, **kw)
+    return response.status_code, statements
+
+
+@pytest.mark.parametrize("path", ["/", "/?kind=kids_cafeteria", "/branches/hokkaido",
+                                  "/api/v1/events"])
+def test_listings_do_not_grow_with_the_number_of_events(client, path):
+    grow(events=40, registrations=80, feed_events=5, seed=1)
+    status, small = count(client, "GET", path)
+    assert status == 200
+    grow(events=400, registrations=800, feed_events=50, seed=2)
+    status, large = count(client, "GET", path)
+    assert status == 200
+    assert len(large) == len(small) <= MAX_STATEMENTS, large
+
+
+def test_event_page_does_not_grow_with_registrations(client):
+    grow(events=40, registrations=200, feed_events=5, seed=3)
+    event_id = upcoming_event_id()
+    status, small = count(client, "GET", f"/events/{event_id}")
+    assert status == 200
+    grow(events=400, registrations=2000, feed_events=50, seed=4)
+    status, large = count(client, "GET", f"/events/{event_id}")
+    assert status == 200
+    assert len(large) == len(small) <= MAX_STATEMENTS, large
+
+
+@pytest.mark.parametrize("path", ["/calendar/branches/hokkaido.ics", "/calendar/all.ics",
+                                  "/calendar/kinds/kids_cafeteria.ics"])
+def test_feeds_do_not_grow_with_the_number_of_events(app, client, path):
+    requires_route(app, "calendar.feed_branch")
+    grow(events=40, registrations=80, feed_events=5, seed=5)
+    status, small = count(client, "GET", path)
+    if status == 404:
+        pytest.skip("the calendar feeds are not built yet")
+    assert status == 200
+    grow(events=400, registrations=800, feed_events=50, seed=6)
+    status, large = count(client, "GET", path)
+    assert status == 200
+    assert len(large) == len(small) <= MAX_STATEMENTS, large
+
+
+def test_not_modified_feed_is_cheap(app, client):
+    requires_route(app, "calendar.feed_branch")
+    grow(events=200, registrations=400, feed_events=50, seed=7)
+    path = "/calendar/branches/hokkaido.ics"
+    first = client.get(path)
+    if first.status_code == 404 or not first.headers.get("ETag"):
+        pytest.skip("the calendar feeds (with an ETag) are not built yet")
+    status, statements = count(client, "GET", path,
+                               headers={"If-None-Match": first.headers["ETag"]})
+    assert status == 304
+    assert len(statements) <= MAX_STATEMENTS
+
+
+def test_check_in_does_not_grow_with_the_event_size(app, client, make_user, make_event,
+                                                    make_registration, api_token):
+    if not any(r.rule == "/api/v1/checkins" for r in app.url_map.iter_rules()):
+        pytest.skip("POST /api/v1/checkins is not built yet")
+    grow(events=40, registrations=80, feed_events=5, seed=8)
+    branch = db.session.scalar(sa.select(Branch).where(Branch.slug == "hokkaido"))
+    volunteer = make_user("volunteer", branches=[branch])
+    headers = api_token(volunteer)
+    door = make_event(branch, capacity=None,
+                      starts_at=utcnow().replace(microsecond=0) - timedelta(hours=1))
+    door_id = door.id
+
+    def check_in(n: int) -> tuple[int, list[str]]:
+        reg, _token = make_registration(db.session.get(Event, door_id),
+                                        people=("child", "adult"))
+        body = {"token": reg.ticket_token, "event_id": door_id, "nonce": f"n{n}"}
+        with counting() as statements:
+            response = client.post("/api/v1/checkins", json=body, headers=headers)
+        return response.status_code, statements
+
+    check_in(0)  # warm-up
+    status, small = check_in(1)
+    assert status == 200
+    for _ in range(30):
+        make_registration(db.session.get(Event, door_id), people=("adult",),
+                          allergens={0: ["egg"]})
+    grow(events=400, registrations=800, feed_events=50, seed=9)
+    status, large = check_in(2)
+    assert status == 200
+    assert len(large) == len(small) <= MAX_CHECKIN_STATEMENTS, "\n".join(large)
