@@ -1,30 +1,213 @@
-"""Calendar feeds (.ics). Placeholder routes; the calendar issue builds them."""
+"""Calendar feeds (.ics) and the page that explains how to subscribe to them.
 
-from flask import Blueprint, abort
+Feeds are Japanese unless the URL says ``?lang=en``: a calendar app sends no language, and
+one URL must always give the same bytes (its ETag). Filters combine: any feed takes
+``?branch=<slug>`` and ``?kind=<kind>``, each repeated or comma-separated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from gathering.accounts.services import list_branches
+from gathering.calendar import ics, services
+from gathering.errors import GatheringError
+from gathering.extensions import db
+from gathering.i18n import current_lang
+from gathering.timeutil import utcnow
 
 bp = Blueprint("calendar", __name__)
+
+ICS_MIMETYPE = "text/calendar; charset=utf-8"
+
+
+# ---------------------------------------------------------------------------------------
+# URLs
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL, on PUBLIC_BASE_URL when it is set (feeds are fetched by servers far
+    from the host name a proxy forwards)."""
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.app_template_global()
+def webcal(url: str) -> str:
+    """webcal://… opens the subscribe dialog of the phone's or computer's calendar app."""
+    scheme, sep, rest = url.partition("://")
+    return f"webcal://{rest}" if sep and scheme in ("http", "https") else url
+
+
+@bp.app_template_global()
+def calendar_feed_url(registration) -> str:
+    """The secret URL of a sign-up's personal feed (templates/calendar/_personal.html)."""
+    return external_url("calendar.personal_feed", token=registration.feed_token)
+
+
+def feed_urls(lang: str | None = None) -> dict:
+    """Every public feed's URL: all, per branch, per kind (the API and the page list them)."""
+    extra = {"lang": lang} if lang and lang != "ja" else {}
+    return {
+        "all": external_url("calendar.feed_all", **extra),
+        "branches": {b.slug: external_url("calendar.feed_branch", slug=b.slug, **extra)
+                     for b in list_branches(db.session)},
+        "kinds": {k.value: external_url("calendar.feed_kind", kind=k.value, **extra)
+                  for k in services.list_feed_kinds()},
+    }
+
+
+def _links() -> ics.Links:
+    return ics.Links(
+        event=lambda e: external_url("events.detail", event_id=e.id),
+        series=lambda s, e: external_url("events.branch", slug=e.branch.slug),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP
+
+
+def _feed_lang() -> str:
+    lang = request.args.get("lang") or "ja"
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400)
+    return lang
+
+
+def _http_date(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def calendar_response(body: bytes, modified: datetime, *, private: bool = False,
+                      filename: str | None = None) -> Response:
+    """text/calendar with a strong ETag (a hash of the bytes) and Last-Modified; 304 when
+    the client's copy is current."""
+    response = Response(body, content_type=ICS_MIMETYPE)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:40])
+    response.last_modified = _http_date(modified)
+    seconds = current_app.config["FEED_CACHE_SECONDS"]
+    if private:
+        # a secret URL: browsers and the person's calendar app may keep it, shared caches not
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["X-Robots-Tag"] = "noindex"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response.make_conditional(request)
+
+
+def _filters(*, branch: str | None = None, kind: str | None = None) -> services.FeedFilter:
+    slugs = services.split_values(([branch] if branch else []) + request.args.getlist("branch"))
+    kinds = services.split_values(([kind] if kind else []) + request.args.getlist("kind"))
+    try:
+        return services.resolve_filter(db.session, slugs, kinds)
+    except GatheringError as exc:
+        abort(exc.status)
+
+
+def _feed_name(feed: services.FeedFilter) -> str:
+    if feed.is_all:
+        return _("Tsudoi: all gatherings")
+    names = [b.name for b in feed.branches] + [ics.kind_label(k) for k in feed.kinds]
+    return _("Tsudoi: %(names)s", names="・".join(names))
+
+
+def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Response:
+    feed = _filters(branch=branch, kind=kind)
+    lang = _feed_lang()
+    now = utcnow()
+    config = current_app.config
+    events = services.feed_events(db.session, feed, now=now,
+                                  past_days=config["FEED_PAST_DAYS"],
+                                  cancelled_days=config["CANCELLED_EVENTS_IN_FEED_DAYS"])
+    with force_locale(lang):
+        name = _feed_name(feed)
+        cal = ics.public_feed(
+            events, name=name,
+            description=_("Community gatherings: dates, places and fees. Sign up on the "
+                          "event's page."),
+            refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang)
+        body = ics.to_ical(cal)
+    return calendar_response(body, services.last_modified(events, now))
 
 
 @bp.get("/events/<int:event_id>.ics")
 def event_ics(event_id: int):
-    abort(404)
+    try:
+        event = services.get_event_for_ics(db.session, event_id)
+    except GatheringError:
+        abort(404)
+    lang = current_lang()
+    cal = ics.single_event(event, url=external_url("events.detail", event_id=event.id),
+                           lang=lang, name=event.title)
+    response = calendar_response(ics.to_ical(cal), event.updated_at,
+                                 filename=f"tsudoi-event-{event.id}.ics")
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
 
 
 @bp.get("/calendar/all.ics")
 def feed_all():
-    abort(404)
+    return _public_feed()
 
 
 @bp.get("/calendar/branches/<slug>.ics")
 def feed_branch(slug: str):
-    abort(404)
+    return _public_feed(branch=slug)
 
 
 @bp.get("/calendar/kinds/<kind>.ics")
 def feed_kind(kind: str):
-    abort(404)
+    return _public_feed(kind=kind)
 
 
 @bp.get("/calendar/me/<token>.ics")
 def personal_feed(token: str):
-    abort(404)
+    try:
+        registration = services.get_registration_by_feed_token(db.session, token)
+    except GatheringError:
+        abort(404)
+    lang = _feed_lang()
+    config = current_app.config
+    with force_locale(lang):
+        cal = ics.personal_feed(
+            [registration], name=_("Tsudoi: my sign-ups"),
+            refresh_minutes=config["FEED_REFRESH_MINUTES"],
+            urls={registration.id: external_url("events.detail",
+                                                event_id=registration.event_id)},
+            lang=lang, reminder_minutes=config["FEED_REMINDER_MINUTES"])
+        body = ics.to_ical(cal)
+    modified = max(registration.updated_at, registration.event.updated_at)
+    return calendar_response(body, modified, private=True)
+
+
+@bp.get("/calendar")
+def subscribe():
+    """How to add a feed to Google Calendar or an iPhone, with every feed's link."""
+    lang = current_lang()
+    urls = feed_urls(lang)
+    branches = list_branches(db.session)
+    kinds = services.list_feed_kinds()
+    chosen = None  # ?branch=<slug> (from a branch's page): that feed comes first
+    slug = request.args.get("branch")
+    if slug:
+        chosen = next((b for b in branches if b.slug == slug), None)
+        if chosen is None:
+            abort(404)
+    return render_template(
+        "calendar/subscribe.html",
+        chosen=(chosen, urls["branches"][chosen.slug]) if chosen else None,
+        all_url=urls["all"],
+        branch_feeds=[(b, urls["branches"][b.slug]) for b in branches],
+        kind_feeds=[(k, urls["kinds"][k.value]) for k in kinds],
+    )
