@@ -98,6 +98,17 @@ def _register_hooks(app: Flask) -> None:
     from gathering.i18n import remember_locale
 
     @app.before_request
+    def _fresh_request_state():
+        # Per-request caches live on g. A request inside an app context that is already
+        # pushed (tests, scripts) shares that g, so clear them: the user of the last
+        # request and its language must never carry over to this one.
+        from flask_babel import refresh
+
+        g.pop("_login_user", None)
+        g.pop("_lang", None)
+        refresh()
+
+    @app.before_request
     def _transaction_intent():
         # Reads never take SQLite's write lock; writes take it at BEGIN (see extensions.py).
         g._intent_token = sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))

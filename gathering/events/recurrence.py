@@ -101,7 +101,8 @@ def describe(rule: str, lang: str = "ja") -> str:
         if p.kind == PATTERN_WEEKLY:
             return f"Every {days}" if p.interval == 1 else f"{days}, every {p.interval} weeks"
         nths = " and ".join(ORDINAL_EN[n] for n in p.nths)
-        return f"{nths} {days} of {every}"
+        text = f"{nths} {days} of {every}"
+        return text[0].upper() + text[1:]  # "Last Friday …" starts with a capital
     every_month = "毎月" if p.interval == 1 else f"{p.interval}か月ごと"
     if p.kind == PATTERN_MONTHLY_DAY:
         return f"{every_month}{p.monthday}日"

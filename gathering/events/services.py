@@ -255,6 +255,11 @@ def _int(value, key: str, errors: dict, lo: int, hi: int, allow_none=True) -> in
     return number
 
 
+def _is_choice(value, choices: type) -> bool:
+    """Whether ``value`` is one of an enum's values (a list or number never is)."""
+    return isinstance(value, str) and value in {c.value for c in choices}
+
+
 def clean_fees(raw, errors: dict) -> list[dict]:
     """A fee table: [{"code", "label", "amount"}], codes unique, yen whole and ≥ 0."""
     if raw is None:
@@ -305,10 +310,15 @@ def clean_venue(raw, errors: dict) -> dict | None:
         value = raw.get(key)
         if value in (None, ""):
             continue
+        limit = 90 if key == "latitude" else 180
         try:
-            venue[key] = float(value)
+            number = float(value)
         except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, bool) or not -limit <= number <= limit:  # NaN fails too
             sub.setdefault(key, []).append(_l("Must be a number."))
+        else:
+            venue[key] = number
     for key, messages in sub.items():
         errors.setdefault(f"venue.{key}", []).extend(messages)
     return venue
@@ -333,7 +343,7 @@ def clean_event_data(data: dict, *, partial: bool = False) -> dict:
         out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
     if has("kind"):
         kind = data.get("kind")
-        if kind not in {k.value for k in EventKind}:
+        if not _is_choice(kind, EventKind):
             errors.setdefault("kind", []).append(_l("Unknown kind of event."))
         out["kind"] = kind
     for key in ("starts_at", "ends_at"):
@@ -347,7 +357,7 @@ def clean_event_data(data: dict, *, partial: bool = False) -> dict:
     if "fees" in data:
         out["fees"] = clean_fees(data.get("fees"), errors)
     if "fee_basis" in data:
-        if data["fee_basis"] not in {b.value for b in FeeBasis}:
+        if not _is_choice(data["fee_basis"], FeeBasis):
             errors.setdefault("fee_basis", []).append(_l("Unknown value."))
         out["fee_basis"] = data["fee_basis"]
     if "venue" in data:
@@ -356,7 +366,7 @@ def clean_event_data(data: dict, *, partial: bool = False) -> dict:
         out["venue_id"] = _int(data.get("venue_id"), "venue_id", errors, 1, 2**31 - 1)
     if "status" in data:
         status = data.get("status")
-        if status not in {s.value for s in EventStatus}:
+        if not _is_choice(status, EventStatus):
             errors.setdefault("status", []).append(_l("Unknown status."))
         out["status"] = status
     if errors:
@@ -540,7 +550,7 @@ def clean_series_data(data: dict) -> dict:
     out: dict = {}
     out["title"] = _text(data, "title", MAX_TITLE, errors, required=True)
     out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
-    if data.get("kind") not in {k.value for k in EventKind}:
+    if not _is_choice(data.get("kind"), EventKind):
         errors.setdefault("kind", []).append(_l("Unknown kind of event."))
     out["kind"] = data.get("kind")
     out["starts_at"] = _aware(data.get("starts_at"), "starts_at", errors, required=True)
@@ -549,16 +559,19 @@ def clean_series_data(data: dict) -> dict:
     out["capacity"] = _int(data.get("capacity"), "capacity", errors, 0, MAX_CAPACITY)
     out["fees"] = clean_fees(data.get("fees"), errors)
     out["status"] = data.get("status") or EventStatus.draft.value
-    if out["status"] not in (EventStatus.draft, EventStatus.published):
+    if not isinstance(out["status"], str) or out["status"] not in (EventStatus.draft,
+                                                                    EventStatus.published):
         errors.setdefault("status", []).append(_l("Unknown status."))
     out["signup_opens_days_before"] = _int(data.get("signup_opens_days_before"),
                                            "signup_opens_days_before", errors, 0, 365)
     out["signup_closes_hours_before"] = _int(data.get("signup_closes_hours_before"),
                                              "signup_closes_hours_before", errors, 0,
                                              24 * 60) or 0
-    out["venue_id"] = data.get("venue_id")
+    out["venue_id"] = _int(data.get("venue_id"), "venue_id", errors, 1, 2**31 - 1)
     out["venue"] = clean_venue(data.get("venue"), errors)
     out["fee_basis"] = data.get("fee_basis") or FeeBasis.attended.value
+    if not _is_choice(out["fee_basis"], FeeBasis):
+        errors.setdefault("fee_basis", []).append(_l("Unknown value."))
     pattern = data.get("pattern")
     try:
         out["rrule"] = recurrence.to_rrule(pattern) if isinstance(pattern, recurrence.Pattern) \
@@ -676,6 +689,7 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
         series.venue_id = venue.id
     series.sequence += 1
     keep = set(recurrence.occurrences(series.rrule, series.starts_at, now, horizon(now, months)))
+    _reanchor_same_day(session, series, affected, keep)
     result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
     for event in affected:
         if event.original_starts_at not in keep:
@@ -704,6 +718,28 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     session.flush()
     result["created"] = len(materialise_series(session, series, now=now, months=months))
     return result
+
+
+def _reanchor_same_day(session, series: Series, affected: list[Event], keep: set) -> None:
+    """A new time of day (or length) moves an occurrence; it does not replace it.
+
+    An affected occurrence whose day the new rule still gives takes that day's new start as
+    its origin, so its sign-ups stay with it instead of being cancelled and re-created.
+    """
+    by_day: dict = {}
+    for start in keep:
+        by_day.setdefault(start.astimezone(TOKYO).date(), start)
+    ids = {e.id for e in affected}
+    taken = set(session.scalars(sa.select(Event.original_starts_at).where(
+        Event.series_id == series.id, Event.id.not_in(ids or {-1}))))
+    taken |= {e.original_starts_at for e in affected if e.original_starts_at in keep}
+    for event in affected:
+        if event.original_starts_at in keep or event.original_starts_at is None:
+            continue
+        start = by_day.get(event.original_starts_at.astimezone(TOKYO).date())
+        if start is not None and start not in taken:
+            event.original_starts_at = start
+            taken.add(start)
 
 
 def get_series_for_user(session, series_id: int, user: User) -> Series:

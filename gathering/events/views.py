@@ -75,6 +75,7 @@ def detail(event_id: int):
         now=now,
         signup_state=state,
         seats=services.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
+        few=current_app.config["FEW_SEATS_LEFT"],
         signup_form=build_signup_form(event) if state == "open" else None,
     )
 
