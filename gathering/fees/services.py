@@ -171,6 +171,11 @@ def _replay(session, nonce: str | None, registration: Registration) -> Payment |
     return existing
 
 
+def get_payment_by_nonce(session, nonce, registration: Registration) -> Payment | None:
+    """The ledger row an earlier request with this nonce wrote (None: a new request)."""
+    return _replay(session, _check_nonce(nonce), registration)
+
+
 def _append(session, payment: Payment, registration: Registration) -> Payment:
     """Add a ledger row; a concurrent request with the same nonce yields the first row."""
     if not payment.nonce:
