@@ -54,7 +54,7 @@ def render_event_page(event, form, status: int = 200):
         "events/detail.html", event=event, now=now,
         signup_state=events.signup_state(event, now),
         seats=events.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
-        signup_form=form), status
+        few=current_app.config["FEW_SEATS_LEFT"], signup_form=form), status
 
 
 def ticket_url(reg) -> str:
