@@ -1,0 +1,111 @@
+"""Mail through a real SMTP server on loopback (aiosmtpd), and the purge command."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from gathering.extensions import db
+from gathering.rsvp import services
+from gathering.timeutil import utcnow
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    yield inbox
+    app.config.update(MAIL_SERVER="")
+    controller.stop()
+
+
+def text_of(msg) -> str:
+    return msg.get_body(("plain",)).get_content()
+
+
+def test_confirmation_mail_arrives_with_working_link(client, make_event, signup, smtp):
+    event = make_event(capacity=10)
+    r = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    assert r.status_code == 201
+    [msg] = smtp.messages
+    assert msg["To"] == "hanako@example.jp" and event.title in msg["Subject"]
+    body = text_of(msg)
+    link = re.search(r"http://\S+/r/\S+", body).group(0)
+    assert link == r.get_json()["manage_url"]
+    assert "卵" in body and "山田花子" in body
+    assert client.get(link).status_code == 200
+
+
+def test_no_mail_without_address(client, make_event, signup, smtp):
+    event = make_event(capacity=10)
+    client.post(f"/api/v1/events/{event.id}/registrations", json=signup(email=""))
+    assert smtp.messages == []
+
+
+def test_promotion_and_lost_link_mails(client, make_event, signup, smtp):
+    event = make_event(capacity=2)
+    first = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    second = client.post(f"/api/v1/events/{event.id}/registrations",
+                         json=signup(email="wait@example.jp"))
+    assert second.get_json()["status"] == "waitlisted"
+    token = first.get_json()["manage_url"].rsplit("/", 1)[1]
+    client.post(f"/r/{token}/cancel", data={"whole": "1"})
+    promoted = [m for m in smtp.messages if m["To"] == "wait@example.jp"]
+    assert len(promoted) == 2  # the waiting-list mail, then the promotion
+    assert second.get_json()["manage_url"] in text_of(promoted[-1])
+    smtp.messages.clear()
+    client.post("/r/lost", data={"email": "WAIT@example.jp"})
+    [lost] = smtp.messages
+    assert second.get_json()["manage_url"] in text_of(lost)
+
+
+def test_unreachable_server_does_not_lose_the_signup(app, client, make_event, signup):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        event = make_event(capacity=10)
+        r = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+        assert r.status_code == 201
+    finally:
+        app.config.update(MAIL_SERVER="")
+
+
+def test_mail_logged_without_server(client, make_event, signup, caplog):
+    event = make_event(capacity=10)
+    with caplog.at_level("INFO"):
+        client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    assert "/r/" in caplog.text and "hanako@example.jp" in caplog.text
+
+
+def test_purge_command(runner, make_event, make_registration):
+    event = make_event(capacity=10, starts_at=utcnow() - timedelta(days=40))
+    reg, _ = make_registration(event, allergens={0: ["egg"]})
+    result = runner.invoke(args=["purge-sensitive"])
+    assert result.exit_code == 0 and "1 registration" in result.output
+    db.session.expire_all()
+    assert reg.attendees[0].allergens == []
+    assert "0 registration" in runner.invoke(args=["purge-sensitive"]).output
+    assert services.purge_sensitive(db.session, now=utcnow(), days=0) == 0
