@@ -152,4 +152,52 @@ def seed(session, *, now: datetime, months: int) -> bool:
                                    "大阪府大阪市都島区東野田町"))
     services.cancel_event(session, admin, cancelled, now=now)
     session.flush()
+    _demo_registrations(session, now)
     return True
+
+
+# Demo sign-ups, made through the sign-up service like real ones.
+_FAMILIES = [
+    ("佐藤", "美咲", "さとう", "みさき", "09011112222", "misaki@example.jp",
+     [("adult", "", [], [], ""), ("child", "ゆうと", ["egg", "milk"], [], "卵は少量でも不可"),
+      ("child", "はな", [], [], "")]),
+    ("鈴木", "健一", "すずき", "けんいち", "08033334444", "",
+     [("adult", "", [], [], ""), ("child", "そら", ["wheat"], ["soft_food"], "")]),
+    ("Nguyen", "Thi Lan", "", "", "07055556666", "lan@example.com",
+     [("adult", "", [], ["halal"], ""), ("child", "An", ["peanut", "walnut"], ["halal"], "")]),
+    ("田中", "翼", "たなか", "つばさ", "", "tsubasa@example.jp",
+     [("child", "", ["shrimp", "crab"], [], "")]),
+]
+
+
+def _demo_registrations(session, now: datetime) -> None:
+    from gathering.events.models import Event
+    from gathering.rsvp import services as rsvp
+
+    def person(category, name, allergens, diets, note):
+        return {"category": category, "name": name, "allergens": allergens, "diets": diets,
+                "note": note}
+
+    def signup(event, family, given, fkana, gkana, phone, email, people):
+        rsvp.register(session, event, {
+            "contact": {"family_name": family, "given_name": given, "family_name_kana": fkana,
+                        "given_name_kana": gkana, "phone": phone, "email": email},
+            "attendees": [person(*p) for p in people], "consent": True}, now=now)
+
+    kids = [e for e in session.scalars(
+        sa.select(Event).where(Event.title == "あさひかわ子ども食堂").order_by(Event.starts_at))
+        if services.signup_state(e, now) == "open"]
+    if kids:
+        for family in _FAMILIES:
+            signup(kids[0], *family)
+    shared = session.scalar(sa.select(Event).where(Event.title == "みんな食堂 よこはま"))
+    if shared is not None and services.signup_state(shared, now) == "open":
+        # 10 of 12 seats taken: the page shows 残りわずか
+        names = [("高橋", "直子", "たかはし", "なおこ"), ("伊藤", "浩", "いとう", "ひろし"),
+                 ("渡辺", "恵", "わたなべ", "めぐみ"), ("山本", "大輔", "やまもと", "だいすけ")]
+        for i, (family, given, fkana, gkana) in enumerate(names):
+            people = [("adult", "", [], [], "")] * 2
+            if i % 2:
+                people.append(("child", "", ["soybean"] if i == 3 else [], [], ""))
+            signup(shared, family, given, fkana, gkana, f"0901234{5670 + i}", "", people)
+    session.flush()
