@@ -79,6 +79,8 @@ class Config:
     RECEIPT_STAMP_THRESHOLD = _int("RECEIPT_STAMP_THRESHOLD", 50_000)
     #: the largest single payment, refund or waiver accepted, in yen (typing mistakes)
     MAX_PAYMENT_YEN = _int("MAX_PAYMENT_YEN", 1_000_000)
+    #: a resident issuing receipts or rendering PDFs from their link (PDFs cost CPU)
+    RATELIMIT_RECEIPT = os.environ.get("RATELIMIT_RECEIPT", "30 per hour")
 
     # Calendar feeds
     CANCELLED_EVENTS_IN_FEED_DAYS = _int("CANCELLED_EVENTS_IN_FEED_DAYS", 30)

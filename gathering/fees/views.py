@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from gathering.accounts.models import Branch
 from gathering.errors import GatheringError, ValidationFailed
 from gathering.events import services as events
-from gathering.extensions import db
+from gathering.extensions import db, limiter
 from gathering.fees import services
 from gathering.fees.forms import CashCountForm, LedgerEntryForm, ReceiptForm
 from gathering.fees.models import PaymentMethod, Receipt
@@ -321,7 +322,12 @@ def receipt_pdf(receipt_id: int):
 # Receipts for residents, from their manage link
 
 
+def _receipt_limit() -> str:
+    return current_app.config["RATELIMIT_RECEIPT"]
+
+
 @bp.route("/r/<manage_token>/receipt", methods=["GET", "POST"])
+@limiter.limit(_receipt_limit, methods=["POST"])
 def resident_receipt(manage_token: str):
     reg = get_registration_by_manage_token(db.session, manage_token)
     receipts = services.list_receipts(db.session, reg)
@@ -371,5 +377,6 @@ def resident_receipt_view(manage_token: str):
 
 
 @bp.get("/r/<manage_token>/receipt.pdf")
+@limiter.limit(_receipt_limit)
 def resident_receipt_pdf(manage_token: str):
     return _receipt_pdf(_resident_latest(manage_token))

@@ -343,3 +343,13 @@ def test_receipt_url_in_the_api_registration(client, api_token, cafeteria, paid_
         data = registration_json(db.session, reg)
     assert data["paid"] == 300 and data["balance"] == 0
     assert data["receipt_url"].endswith(f"/organizer/registrations/{reg.id}/receipt")
+
+
+def test_resident_receipt_requests_are_rate_limited(make_app, cafeteria, paid_party):
+    _reg, token = paid_party
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_RECEIPT="2 per hour")
+    client = limited.test_client()
+    statuses = [client.post(f"/r/{token}/receipt", data={"addressee": "山田花子"}).status_code
+                for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    assert _count(Receipt) == 1
