@@ -88,6 +88,7 @@ class Config:
     FEED_PAST_DAYS = _int("FEED_PAST_DAYS", 90)  # past events kept in feeds (recent history)
     FEED_REFRESH_MINUTES = _int("FEED_REFRESH_MINUTES", 60)  # REFRESH-INTERVAL asked of apps
     FEED_CACHE_SECONDS = _int("FEED_CACHE_SECONDS", 300)  # Cache-Control max-age of feeds
+    FEED_CACHE_MB = _int("FEED_CACHE_MB", 64)  # built feeds kept in memory per process
 
     # Mail: printed to the log when MAIL_SERVER is empty.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

@@ -90,43 +90,80 @@ def day_start(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _feed_conditions(feed: FeedFilter, *, now: datetime, past_days: int,
+                     cancelled_days: int) -> list:
+    today = day_start(now)
+    kept_since = today - timedelta(days=cancelled_days)
+    cancelled_when = sa.func.coalesce(Event.cancelled_at, Event.updated_at)
+    conditions = [
+        sa.or_(Event.status == EventStatus.published.value,
+               sa.and_(Event.status == EventStatus.cancelled.value,
+                       cancelled_when >= kept_since)),
+        Event.ends_at >= today - timedelta(days=past_days),
+    ]
+    if feed.branches:
+        conditions.append(Event.branch_id.in_([b.id for b in feed.branches]))
+    if feed.kinds:
+        conditions.append(Event.kind.in_(feed.kinds))
+    return conditions
+
+
 def feed_events(session, feed: FeedFilter, *, now: datetime, past_days: int,
                 cancelled_days: int) -> list[Event]:
     """The events of a feed, soonest first, with venue, branch, fees and series loaded:
     two queries, however many events there are."""
-    today = day_start(now)
-    kept_since = today - timedelta(days=cancelled_days)
-    cancelled_when = sa.func.coalesce(Event.cancelled_at, Event.updated_at)
     q = (
         sa.select(Event)
-        .where(
-            sa.or_(Event.status == EventStatus.published.value,
-                   sa.and_(Event.status == EventStatus.cancelled.value,
-                           cancelled_when >= kept_since)),
-            Event.ends_at >= today - timedelta(days=past_days),
-        )
+        .where(*_feed_conditions(feed, now=now, past_days=past_days,
+                                 cancelled_days=cancelled_days))
         .options(joinedload(Event.venue), joinedload(Event.branch),
                  joinedload(Event.series).joinedload(Series.venue),
                  # one query for all fees (selectinload would batch 500 ids at a time)
                  subqueryload(Event.fees))
         .order_by(Event.starts_at, Event.id)
     )
-    if feed.branches:
-        q = q.where(Event.branch_id.in_([b.id for b in feed.branches]))
-    if feed.kinds:
-        q = q.where(Event.kind.in_(feed.kinds))
     return list(session.scalars(q).unique())
 
 
-def last_modified(events: list[Event], now: datetime) -> datetime:
-    """When a feed last changed: its latest edit, or the start of today (the day its window
-    last moved), whichever is later."""
-    stamps = [day_start(now)]
-    for event in events:
-        stamps.append(event.updated_at)
-        if event.series is not None:
-            stamps.append(event.series.updated_at)
-    return max(s for s in stamps if s is not None)
+@dataclass(frozen=True)
+class FeedVersion:
+    """What a feed's bytes depend on in the database, read in one aggregate query: equal
+    versions (on the same day, language and settings) mean byte-identical feeds, so the
+    version is the ETag, and a 304 or a cached body needs no feed built.
+
+    Every edit of an event or a series moves ``updated_at`` (seat counts do not: they are
+    not in feeds), a deleted or added event changes the count and the id sum, and the
+    feed's window moves with the day.
+    """
+
+    day: datetime
+    count: int
+    id_sum: int
+    sequence_sum: int
+    events_modified: datetime | None
+    series_count: int
+    series_modified: datetime | None
+
+    @property
+    def last_modified(self) -> datetime:
+        """The latest edit, or the start of today (when the window last moved)."""
+        return max(s for s in (self.day, self.events_modified, self.series_modified) if s)
+
+
+def feed_version(session, feed: FeedFilter, *, now: datetime, past_days: int,
+                 cancelled_days: int) -> FeedVersion:
+    """The feed's version (see FeedVersion): one aggregate query."""
+    row = session.execute(
+        sa.select(sa.func.count(Event.id), sa.func.coalesce(sa.func.sum(Event.id), 0),
+                  sa.func.coalesce(sa.func.sum(Event.sequence), 0),
+                  sa.func.max(Event.updated_at), sa.func.count(Series.id),
+                  sa.func.max(Series.updated_at))
+        .select_from(Event).outerjoin(Series, Event.series_id == Series.id)
+        .where(*_feed_conditions(feed, now=now, past_days=past_days,
+                                 cancelled_days=cancelled_days))
+    ).one()
+    return FeedVersion(day_start(now), int(row[0]), int(row[1]), int(row[2]), row[3],
+                       int(row[4]), row[5])
 
 
 def get_event_for_ics(session, event_id: int) -> Event:

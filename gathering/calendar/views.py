@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from werkzeug.http import is_resource_modified
 
 from gathering.accounts.services import list_branches
 from gathering.calendar import ics, services
+from gathering.calendar.cache import feed_cache
 from gathering.errors import GatheringError
 from gathering.extensions import db
 from gathering.i18n import current_lang
@@ -87,11 +89,11 @@ def _http_date(value: datetime) -> datetime:
 
 
 def calendar_response(body: bytes, modified: datetime, *, private: bool = False,
-                      filename: str | None = None) -> Response:
-    """text/calendar with a strong ETag (a hash of the bytes) and Last-Modified; 304 when
-    the client's copy is current."""
+                      filename: str | None = None, etag: str | None = None) -> Response:
+    """text/calendar with a strong ETag (a hash of the bytes, or of what determines them)
+    and Last-Modified; 304 when the client's copy is current."""
     response = Response(body, content_type=ICS_MIMETYPE)
-    response.set_etag(hashlib.sha256(body).hexdigest()[:40])
+    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:40])
     response.last_modified = _http_date(modified)
     seconds = current_app.config["FEED_CACHE_SECONDS"]
     if private:
@@ -123,22 +125,37 @@ def _feed_name(feed: services.FeedFilter) -> str:
 
 
 def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Response:
+    """A public feed. Its ETag is a hash of everything its bytes depend on (the feed's
+    version in the database, the day, language, base URL and settings), so a 304 costs
+    one aggregate query and an unchanged feed is built once (cache.py)."""
     feed = _filters(branch=branch, kind=kind)
     lang = _feed_lang()
     now = utcnow()
     config = current_app.config
-    events = services.feed_events(db.session, feed, now=now,
-                                  past_days=config["FEED_PAST_DAYS"],
-                                  cancelled_days=config["CANCELLED_EVENTS_IN_FEED_DAYS"])
-    with force_locale(lang):
-        name = _feed_name(feed)
-        cal = ics.public_feed(
-            events, name=name,
-            description=_("Community gatherings: dates, places and fees. Sign up on the "
-                          "event's page."),
-            refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang)
-        body = ics.to_ical(cal)
-    return calendar_response(body, services.last_modified(events, now))
+    window = {"now": now, "past_days": config["FEED_PAST_DAYS"],
+              "cancelled_days": config["CANCELLED_EVENTS_IN_FEED_DAYS"]}
+    version = services.feed_version(db.session, feed, **window)
+    key = repr((
+        [(b.id, b.slug, b.name) for b in feed.branches], feed.kinds, lang,
+        config.get("PUBLIC_BASE_URL") or request.host_url, config["FEED_REFRESH_MINUTES"],
+        window["past_days"], window["cancelled_days"], version))
+    etag = hashlib.sha256(key.encode()).hexdigest()[:40]
+    modified = _http_date(version.last_modified)
+    if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
+        return calendar_response(b"", modified, etag=etag)
+    cache = feed_cache()
+    body = cache.get(etag)
+    if body is None:
+        events = services.feed_events(db.session, feed, **window)
+        with force_locale(lang):
+            cal = ics.public_feed(
+                events, name=_feed_name(feed),
+                description=_("Community gatherings: dates, places and fees. Sign up on "
+                              "the event's page."),
+                refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang)
+            body = ics.to_ical(cal)
+        cache.put(etag, body)
+    return calendar_response(body, modified, etag=etag)
 
 
 @bp.get("/events/<int:event_id>.ics")

@@ -347,3 +347,55 @@ def test_a_thousand_events_in_a_fixed_number_of_queries(client, h, branch, make_
     response, big = _count_queries(client, f"/calendar/branches/{branch.slug}.ics")
     assert len(big) == len(small) <= 4
     assert len(h.vevents(h.parse(response.data))) == 1000 + 1
+
+
+def test_unchanged_feed_is_not_built_again(client, h, branch, make_event, soon):
+    _bulk_events(branch, 5, soon)
+    url = f"/calendar/branches/{branch.slug}.ics"
+    _, first = _count_queries(client, url)
+    response, again = _count_queries(client, url)
+    assert len(again) < len(first)
+    assert not any("FROM events JOIN" in s or "fee_categories" in s for s in again)
+    assert len(h.vevents(h.parse(response.data))) == 5
+    _, conditional = _count_queries_status(client, url, response.headers["ETag"])
+    assert len(conditional) == len(again)
+
+
+def _count_queries_status(client, url, etag):
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url, headers={"If-None-Match": etag})
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", before)
+    assert response.status_code == 304
+    return response, [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_a_deleted_event_leaves_the_feed(client, h, branch, make_event, soon):
+    keep = make_event(branch, starts_at=soon)
+    gone = make_event(branch, starts_at=soon + timedelta(days=1))
+    etag = client.get("/calendar/all.ics").headers["ETag"]
+    db.session.delete(gone)
+    db.session.commit()
+    response = client.get("/calendar/all.ics", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert [str(v["UID"]) for v in h.vevents(h.parse(response.data))] == [keep.uid]
+
+
+def test_if_modified_since_after_an_edit(client, branch, make_event, soon, admin):
+    event = make_event(branch, starts_at=soon)
+    first = client.get("/calendar/all.ics")
+    long_ago = "Mon, 01 Jan 2024 00:00:00 GMT"
+    assert client.get("/calendar/all.ics",
+                      headers={"If-Modified-Since": long_ago}).status_code == 200
+    assert client.get("/calendar/all.ics", headers={
+        "If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+    events.update_event(db.session, admin, event, {"title": "あたらしい題"})
+    db.session.commit()
+    later = client.get("/calendar/all.ics")
+    assert later.last_modified >= first.last_modified
