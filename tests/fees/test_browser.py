@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import PASSWORD
 
 from gathering.extensions import db
 from gathering.fees import services as fees
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
