@@ -20,7 +20,7 @@ from gathering.api import (
     page_args,
 )
 from gathering.checkin import services
-from gathering.errors import ValidationFailed
+from gathering.errors import GatheringError, ValidationFailed
 from gathering.extensions import db, limiter
 from gathering.i18n import current_lang
 from gathering.rsvp.serialize import registration_json
@@ -74,15 +74,20 @@ def _device(data: dict) -> str:
 
 
 def _with_retry(work):
-    """Run a keyed write; if a racing request with the same nonce committed first (unique
-    constraint), run again to return its stored answer."""
+    """Run a keyed write and commit; a refusal writes nothing. If a racing request with the
+    same nonce committed first (unique constraint), run again to return its stored answer."""
     try:
         result = work()
         db.session.commit()
         return result
     except IntegrityError:
         db.session.rollback()
-        return work()
+        result = work()
+        db.session.commit()
+        return result
+    except GatheringError:
+        db.session.rollback()
+        raise
 
 
 @bp.post("/checkins")

@@ -192,6 +192,7 @@
         if (parties[item.token] && old[item.token]) parties[item.token].people = old[item.token].people;
       });
       save(CACHE_KEY, { parties: parties, labels: labels, saved_at: new Date().toISOString() });
+      root.dataset.cached = String(Object.keys(parties).length);
     }).catch(function () { /* keep the old cache */ });
   }
 

@@ -1,0 +1,220 @@
+"""Door pages through the test client: who sees what, admissions, cash, walk-ins, lists."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from gathering.checkin.models import CheckIn
+from gathering.extensions import db
+from gathering.fees.models import Payment
+from gathering.rsvp.models import Registration
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_ticket_shows_nothing_personal_to_the_public(client, door, make_registration):
+    reg, _ = make_registration(door.event, allergens={0: ["egg"]})
+    page = client.get(f"/c/{reg.ticket_token}")
+    assert page.status_code == 200
+    body = _text(page)
+    assert "山田" not in body and "ヤマダ" not in body and "5678" not in body
+    assert "egg" not in body and "卵" not in body
+    assert "受付" in body or "door" in body.lower()
+
+
+def test_unknown_ticket_looks_the_same_to_the_public(client, door):
+    page = client.get("/c/not-a-real-token-at-all")
+    assert page.status_code == 200
+
+
+def test_ticket_of_another_branch_shows_nothing_to_its_volunteer(client, auth, door,
+                                                                 make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.outsider)
+    body = _text(client.get(f"/c/{reg.ticket_token}"))
+    assert "山田" not in body
+
+
+def test_staff_sees_party_alerts_and_due(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event, allergens={0: ["egg"]})
+    auth.login(door.volunteer)
+    page = client.get(f"/c/{reg.ticket_token}")
+    body = _text(page)
+    assert page.status_code == 200
+    assert "山田" in body and "ヤマダ" in body
+    assert "alert-banner" in body and "⚠" in body
+    assert 'name="attendee"' in body
+
+
+def test_unknown_ticket_for_staff_is_404(client, auth, door):
+    auth.login(door.volunteer)
+    assert client.get("/c/nope-nope-nope-nope").status_code == 404
+
+
+def test_admit_all_then_undo_then_already(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    r = client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    assert r.status_code == 302 and f"/c/{reg.ticket_token}" in r.headers["Location"]
+    db.session.expire_all()
+    assert all(a.checked_in_at for a in db.session.get(Registration, reg.id).attendees)
+    page = _text(client.get(r.headers["Location"]))
+    assert "✔" in page
+    # the same form posted twice: nothing new
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 2
+    adult = reg.attendees[1].id
+    client.post(f"/c/{reg.ticket_token}/undo", data={"attendee": str(adult), "nonce": "u1"})
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).attendees[1].checked_in_at is None
+    r = client.post(f"/c/{reg.ticket_token}/admit",
+                    data={"attendee": str(reg.attendees[0].id), "nonce": "n3"},
+                    follow_redirects=True)
+    assert "already" in _text(r).lower() or "受付済" in _text(r)
+
+
+def test_admit_refused_for_cancelled_shows_reason(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event, status="cancelled")
+    auth.login(door.volunteer)
+    page = _text(client.get(f"/c/{reg.ticket_token}"))
+    assert 'data-code="cancelled"' in page and 'name="attendee"' not in page
+    r = client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "x"})
+    assert r.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
+
+
+def test_wrong_event_from_the_door_of_another_event(client, auth, door, make_event,
+                                                    make_registration):
+    other = make_event(door.branch, title="上映会")
+    reg, _ = make_registration(other)
+    auth.login(door.volunteer)
+    page = _text(client.get(f"/c/{reg.ticket_token}?event={door.event.id}"))
+    assert 'data-code="wrong_event"' in page and "上映会" in page
+    client.post(f"/c/{reg.ticket_token}/admit?event={door.event.id}", data={"all": "1"})
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
+
+
+def test_posts_need_login_and_the_branch(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    r = client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    auth.login(door.outsider)
+    assert client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1"}).status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
+
+
+def test_cash_shows_change(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    r = client.post(f"/c/{reg.ticket_token}/cash", data={"tendered": "1000", "nonce": "c1"},
+                    follow_redirects=True)
+    assert "700" in _text(r)
+    client.post(f"/c/{reg.ticket_token}/cash", data={"tendered": "1000", "nonce": "c1"})
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
+
+
+@pytest.mark.parametrize("tendered", ["", "abc", "-5", "100", "9" * 20, "<b>1</b>"])
+def test_cash_bad_input_stores_nothing(client, auth, door, make_registration, tendered):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    r = client.post(f"/c/{reg.ticket_token}/cash", data={"tendered": tendered},
+                    follow_redirects=True)
+    assert r.status_code == 200 and "flash-error" in _text(r)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+@pytest.mark.parametrize("path", ["", "/scanner", "/list", "/walk-in"])
+def test_door_pages_need_staff_of_the_branch(client, auth, door, path):
+    url = f"/door/events/{door.event.id}{path}"
+    r = client.get(url)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    auth.login(door.outsider)
+    assert client.get(url).status_code == 403
+    auth.logout()
+    auth.login(door.volunteer)
+    assert client.get(url).status_code == 200
+    assert client.get(f"/door/events/999999{path}").status_code == 404
+
+
+def test_search_page(client, auth, door, make_registration):
+    make_registration(door.event, family_name="山田", kana=("ヤマダ", "ハナコ"))
+    auth.login(door.volunteer)
+    body = _text(client.get(f"/door/events/{door.event.id}?q=やまだ"))
+    assert "山田" in body
+    body = _text(client.get(f"/door/events/{door.event.id}?q=" + "<script>alert(1)</script>"))
+    assert "<script>alert(1)" not in body
+
+
+def test_door_list_is_in_aiueo_order(client, auth, door, make_registration):
+    make_registration(door.event, family_name="山田", kana=("ヤマダ", "ハナコ"))
+    make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"),
+                      allergens={0: ["peanut"]})
+    auth.login(door.volunteer)
+    body = _text(client.get(f"/door/events/{door.event.id}/list"))
+    assert body.index("青木") < body.index("山田")
+    assert "⚠" in body and 'class="box"' in body
+
+
+def test_walk_in_form(client, auth, door):
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in",
+                    data={"count_child": "2", "count_adult": "1", "family_name": "鈴木",
+                          "family_name_kana": "すずき", "nonce": "w"})
+    assert r.status_code == 302 and "/c/" in r.headers["Location"]
+    reg = db.session.scalar(sa.select(Registration))
+    assert reg.is_walk_in and reg.party_size == 3 and reg.family_name_kana == "スズキ"
+    db.session.refresh(door.event)
+    assert door.event.seats_taken == 3
+
+
+@pytest.mark.parametrize("data", [
+    {}, {"count_adult": "0", "family_name": "鈴木"}, {"count_adult": "x", "family_name": "a"},
+    {"count_adult": "1"}, {"count_adult": "1", "family_name": "x" * 10_000},
+])
+def test_walk_in_bad_input_keeps_what_was_typed(client, auth, door, data):
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in", data=data)
+    if data.get("family_name", "").startswith("x"):
+        # a very long name is cut, not refused: the party is admitted
+        assert r.status_code == 302
+        return
+    assert r.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+    if "family_name" in data:
+        assert data["family_name"] in _text(r)
+
+
+def test_walk_in_full_needs_organizer(client, auth, door, make_registration):
+    make_registration(door.event, people=("adult",) * 10)
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in",
+                    data={"count_adult": "1", "family_name": "鈴木", "overbook": "1"},
+                    follow_redirects=True)
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+        Registration.is_walk_in.is_(True))) == 0
+    assert "flash-error" in _text(r)
+    auth.logout()
+    auth.login(door.organizer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in",
+                    data={"count_adult": "1", "family_name": "鈴木", "overbook": "1"})
+    assert r.status_code == 302
+
+
+def test_organizer_event_page_shows_live_counts(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.organizer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n"})
+    body = _text(client.get(f"/organizer/events/{door.event.id}"))
+    assert 'data-count="admitted">2<' in body
+    assert f"/door/events/{door.event.id}/scanner" in body
+
+
+def test_service_worker_scope_covers_the_scanner(client):
+    r = client.get("/door/sw.js")
+    assert r.status_code == 200 and "javascript" in r.content_type
+    assert r.headers["Service-Worker-Allowed"] == "/door/"
