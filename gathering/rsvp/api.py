@@ -34,8 +34,7 @@ def signup_answer(reg, token: str) -> dict:
         "status": reg.status,
         "amount_due": fees.amount_due(reg),
         #: what the party will owe when everyone comes (fees taken at the door)
-        "amount_expected": sum(a.fee_category.amount for a in reg.active_attendees
-                               if a.fee_category is not None),
+        "amount_expected": services.amount_expected(reg),
         "manage_url": url_for("rsvp.manage", token=token, _external=True),
         "ticket_url": url_for("checkin.ticket", token=reg.ticket_token, _external=True),
         "qr_png_url": url_for("rsvp.qr_png", token=token, _external=True),

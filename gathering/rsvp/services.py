@@ -409,6 +409,13 @@ def _attendee(person: dict, position: int, now: datetime) -> Attendee:
                     created_at=now)
 
 
+def amount_expected(reg: Registration) -> int:
+    """Yen the party owes if everyone comes (what the door will ask for); fees.amount_due
+    is what is owed now."""
+    return sum(a.fee_category.amount for a in reg.active_attendees
+               if a.fee_category is not None)
+
+
 # ---------------------------------------------------------------------------------------
 # The waiting list, changes and cancellations
 
@@ -656,7 +663,7 @@ def registrations_csv(regs: list[Registration], *, lang: str = "ja",
         people = reg.attendees if reg.status == "cancelled" else reg.active_attendees
         for n, a in enumerate(people, start=1):
             writer.writerow([_cell(v) for v in (
-                reg.id, reg.status, reg.family_name, reg.given_name, reg.family_name_kana,
+                reg.id, str(RegistrationStatus(reg.status).label), reg.family_name, reg.given_name, reg.family_name_kana,
                 reg.given_name_kana, format_phone(reg.phone), reg.email, n,
                 a.fee_category.label if a.fee_category else "",
                 a.fee_category.amount if a.fee_category else "", a.name,

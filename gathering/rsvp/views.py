@@ -162,6 +162,7 @@ def manage(token: str):
     return render_template(
         "rsvp/manage.html", reg=reg, event=event, token=token,
         amount_due=fees.amount_due(reg), balance=fees.balance(db.session, reg),
+        expected=services.amount_expected(reg),
         paid=fees.paid(db.session, reg), ticket_url=ticket_url(reg),
         can_edit=active and state == "open",
         can_cancel=active and event.ends_at > now and not any(

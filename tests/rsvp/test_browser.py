@@ -1,0 +1,94 @@
+"""The whole sign-up on a phone-sized Chromium, in English and Japanese: form, waiting-list
+warning, manage page with a QR code that decodes to the ticket URL, partial cancellation."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+import zxingcpp
+from PIL import Image
+
+from gathering.extensions import db
+from gathering.rsvp.models import Registration
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("RSVP_SCREENSHOTS")  # a folder to keep screenshots in, for review
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_family_signs_up_on_a_phone(phone, live_server, make_event, make_registration,
+                                    lang, tmp_path):
+    event = make_event(capacity=4)
+    make_registration(event, people=("adult",))
+    event_id = event.id
+    db.session.commit()
+    page = phone
+    page.goto(f"{live_server.url}/events/{event_id}?lang={lang}")
+    shot(page, f"{lang}-1-form")
+    form = page.locator("form.signup-form")
+    form.locator("#family_name").fill("山田")
+    form.locator("#given_name").fill("葵")
+    form.locator("#family_name_kana").fill("やまだ")
+    form.locator("#given_name_kana").fill("ｱｵｲ")
+    form.locator("#phone").fill("０９０ー１２３４ー５６７８")
+    form.locator("select[name='attendees-0-category']").select_option("adult")
+    for _ in range(3):
+        page.locator("form.signup-form button[name=add_person]").click()
+        page.wait_for_load_state("load")
+    form = page.locator("form.signup-form")
+    # four people, three seats left: the form says so before it is sent
+    assert form.locator(".seats-note.notice").count() == 1
+    form.locator("button[name=remove_person][value='3']").click()
+    page.wait_for_load_state("load")
+    form = page.locator("form.signup-form")
+    assert form.locator(".seats-note.notice").count() == 0
+    assert form.locator("#given_name_kana").input_value() == "ｱｵｲ"
+    form.locator("select[name='attendees-1-category']").select_option("child")
+    form.locator("select[name='attendees-2-category']").select_option("child")
+    form.locator("input[name='attendees-1-allergens'][value=egg]").check()
+    form.locator("input[name='attendees-1-allergens'][value=milk]").check()
+    # forgot the consent: the message is next to the box, everything kept
+    form.locator("button[type=submit].primary").click()
+    page.wait_for_load_state("load")
+    form = page.locator("form.signup-form")
+    assert form.locator(".consent .error").count() == 1
+    assert form.locator("input[name='attendees-1-allergens'][value=milk]").is_checked()
+    shot(page, f"{lang}-2-errors")
+    form.locator("#consent").check()
+    form.locator("button[type=submit].primary").click()
+    page.wait_for_load_state("load")
+    assert "/r/" in page.url
+    shot(page, f"{lang}-3-manage")
+    text = page.locator("main").inner_text()
+    assert ("You are signed up" in text) if lang == "en" else ("参加が確定" in text)
+    assert ("Egg" in text) if lang == "en" else ("卵" in text)
+
+    db.session.remove()
+    reg = db.session.scalar(sa.select(Registration).where(Registration.given_name == "葵"))
+    assert reg.given_name_kana == "アオイ" and reg.phone == "09012345678"
+    assert reg.status == "confirmed" and reg.party_size == 3
+    ticket = reg.ticket_token
+    db.session.commit()
+
+    # the QR code on the page decodes to the ticket URL
+    png = tmp_path / "qr.png"
+    page.locator(".ticket img").screenshot(path=str(png))
+    assert zxingcpp.read_barcode(Image.open(png)).text == f"{live_server.url}/c/{ticket}"
+
+    # one child cannot come after all
+    page.locator("input[name=attendee_ids]").nth(2).check()
+    page.locator("form:has(input[name=attendee_ids]) button[type=submit]").click()
+    page.wait_for_load_state("load")
+    db.session.remove()
+    reg = db.session.scalar(sa.select(Registration).where(Registration.given_name == "葵"))
+    assert reg.party_size == 2 and reg.event.seats_taken == 3
+    db.session.commit()
+    assert page.locator(".people > li").count() == 2
+    shot(page, f"{lang}-4-after-cancel")
