@@ -20,6 +20,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields import DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -39,12 +40,12 @@ class FeeRowForm(Form):
 
 
 def kind_choices():
-    return [(k.value, label) for k, label in KIND_LABELS.items()]
+    return [SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
 
 
 FEE_BASIS_CHOICES = [
-    (FeeBasis.attended.value, _l("Only people who came pay")),
-    (FeeBasis.registered.value, _l("Everyone registered pays")),
+    SelectChoice(FeeBasis.attended.value, _l("Only people who came pay")),
+    SelectChoice(FeeBasis.registered.value, _l("Everyone registered pays")),
 ]
 
 
@@ -101,15 +102,18 @@ class EventForm(_CommonFields):
 
 
 WEEKDAY_CHOICES = [
-    (0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")),
-    (4, _l("Friday")), (5, _l("Saturday")), (6, _l("Sunday")),
+    SelectChoice(0, _l("Monday")), SelectChoice(1, _l("Tuesday")),
+    SelectChoice(2, _l("Wednesday")), SelectChoice(3, _l("Thursday")),
+    SelectChoice(4, _l("Friday")), SelectChoice(5, _l("Saturday")),
+    SelectChoice(6, _l("Sunday")),
 ]
-NTH_CHOICES = [(1, _l("1st")), (2, _l("2nd")), (3, _l("3rd")), (4, _l("4th")),
-               (5, _l("5th")), (-1, _l("Last"))]
+NTH_CHOICES = [SelectChoice(1, _l("1st")), SelectChoice(2, _l("2nd")),
+               SelectChoice(3, _l("3rd")), SelectChoice(4, _l("4th")),
+               SelectChoice(5, _l("5th")), SelectChoice(-1, _l("Last"))]
 PATTERN_CHOICES = [
-    ("monthly_nth", _l("Every month, on given weeks (e.g. 2nd and 4th Saturday)")),
-    ("weekly", _l("Every week")),
-    ("monthly_day", _l("Every month on a date (e.g. the 15th)")),
+    SelectChoice("monthly_nth", _l("Every month, on given weeks (e.g. 2nd and 4th Saturday)")),
+    SelectChoice("weekly", _l("Every week")),
+    SelectChoice("monthly_day", _l("Every month on a date (e.g. the 15th)")),
 ]
 
 

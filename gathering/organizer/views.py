@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from gathering.accounts.models import Branch
 from gathering.checkin.services import live_counts
@@ -41,10 +42,10 @@ def _require_organizer() -> list[Branch]:
 
 
 def _prepare(form, branches, branch_id=None) -> None:
-    form.branch_id.choices = [(b.id, b.name) for b in branches]
+    form.branch_id.choices = [SelectChoice(b.id, b.name) for b in branches]
     venues = services.list_venues(db.session, [b.id for b in branches])
-    form.venue_id.choices = [(0, _("— a new venue (fill in below) —"))] + [
-        (v.id, f"{v.name} ({v.branch.name})") for v in venues]
+    form.venue_id.choices = [SelectChoice(0, _("— a new venue (fill in below) —"))] + [
+        SelectChoice(v.id, f"{v.name} ({v.branch.name})") for v in venues]
 
 
 def _branch_from(form, branches) -> Branch:
@@ -71,6 +72,19 @@ def _apply_field_errors(form, exc: ValidationFailed) -> None:
         if not isinstance(field.errors, list):
             field.errors = list(field.errors or [])
         field.errors.extend(texts)
+
+
+def _default_fees() -> list[dict]:
+    return [{"code": "child", "label": _("Child"), "amount": 0},
+            {"code": "adult", "label": _("Adult"), "amount": 300}]
+
+
+def _fill_fees(form, fees: list[dict]) -> None:
+    """Put a fee table into the form's rows. ``row.form.label``: ``row.label`` would be the
+    row's own <label>, not the fee-name field."""
+    for entry, fee in zip(form.fees.entries, fees, strict=False):
+        row = entry.form
+        row.code.data, row.label.data, row.amount.data = fee["code"], fee["label"], fee["amount"]
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -101,10 +115,7 @@ def event_new():
     form = EventForm()
     _prepare(form, branches)
     if request.method == "GET":
-        form.fees[0].label.data, form.fees[0].amount.data, form.fees[0].code.data = (
-            _("Child"), 0, "child")
-        form.fees[1].label.data, form.fees[1].amount.data, form.fees[1].code.data = (
-            _("Adult"), 300, "adult")
+        _fill_fees(form, _default_fees())
     if form.validate_on_submit():
         data = _event_data(form)
         data["status"] = EventStatus.published.value if form.publish.data else "draft"
@@ -171,9 +182,7 @@ def _fill_event_form(form: EventForm, event: Event) -> None:
     form.capacity.data, form.fee_basis.data = event.capacity, event.fee_basis
     form.venue_id.data = event.venue_id or 0
     form.publish.data = event.status == EventStatus.published
-    for i, fee in enumerate(event.fees[: len(form.fees.entries)]):
-        row = form.fees[i]
-        row.code.data, row.label.data, row.amount.data = fee.code, fee.label, fee.amount
+    _fill_fees(form, [{"code": f.code, "label": f.label, "amount": f.amount} for f in event.fees])
 
 
 @bp.post("/events/<int:event_id>/publish")
@@ -245,10 +254,7 @@ def series_new():
     form = SeriesForm()
     _prepare(form, branches)
     if request.method == "GET":
-        form.fees[0].label.data, form.fees[0].amount.data, form.fees[0].code.data = (
-            _("Child"), 0, "child")
-        form.fees[1].label.data, form.fees[1].amount.data, form.fees[1].code.data = (
-            _("Adult"), 300, "adult")
+        _fill_fees(form, _default_fees())
     if form.validate_on_submit() and (cleaned := _clean_series(form)) is not None:
         try:
             series = services.create_series(
@@ -316,6 +322,4 @@ def _fill_series_form(form: SeriesForm, series: Series) -> None:
     form.signup_opens_days_before.data = series.signup_opens_days_before
     form.signup_closes_hours_before.data = series.signup_closes_hours_before
     form.publish.data = series.status == EventStatus.published
-    for i, fee in enumerate((series.fee_template or [])[: len(form.fees.entries)]):
-        row = form.fees[i]
-        row.code.data, row.label.data, row.amount.data = fee["code"], fee["label"], fee["amount"]
+    _fill_fees(form, series.fee_template or [])
