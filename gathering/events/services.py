@@ -484,6 +484,7 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     if event.status == EventStatus.cancelled and data.get("status") != EventStatus.published:
         raise Conflict(_l("This event is cancelled."), code="event_cancelled")
     before = {k: getattr(event, k) for k in SCHEDULE_FIELDS}
+    before_capacity = event.capacity if event.capacity is not None else 0
     starts = data.get("starts_at", event.starts_at)
     ends = data.get("ends_at", event.ends_at)
     opens = data.get("signup_opens_at", event.signup_opens_at)
@@ -512,6 +513,11 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     if any(getattr(event, k) != v for k, v in before.items()) and status != "cancelled":
         event.sequence += 1
     session.flush()
+    if "capacity" in data and event.is_published and (
+            event.capacity is None or event.capacity > before_capacity):
+        from gathering.rsvp.services import promote_waitlist
+
+        promote_waitlist(session, event, now=now or utcnow())  # new seats go to who waits
     return event
 
 

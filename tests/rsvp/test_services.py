@@ -306,3 +306,18 @@ def test_lost_link_lookup_and_reissue(make_event, signup, make_registration, now
     new = services.reissue_manage_token(other)
     assert new != old and other.manage_token_hash == token_hash(new)
     assert services.find_for_lost_link(db.session, "not an email", now=now) == []
+
+
+def test_more_seats_promote_the_waiting_list(make_event, make_user, signup, now):
+    from gathering.events import services as events
+
+    event = make_event(capacity=2, starts_at=now + timedelta(days=7))
+    reg_(event, signup(attendees=people(2)), now)
+    waiting = reg_(event, signup(attendees=people(2)), now).registration
+    admin = make_user("admin")
+    events.update_event(db.session, admin, event, {"capacity": 3}, now=now)
+    assert waiting.status == "waitlisted"  # 1 more seat: the family of 2 still waits whole
+    events.update_event(db.session, admin, event, {"capacity": 4}, now=now)
+    db.session.commit()
+    assert waiting.status == "confirmed" and waiting.promoted_at is not None
+    assert event.seats_taken == 4
