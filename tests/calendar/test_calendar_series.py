@@ -180,3 +180,14 @@ def test_kind_filter_with_an_override_of_another_kind(app, h, now, admin, make_s
                                kinds=["kids_cafeteria"])
     cal = build(now, h, feed)
     assert h.expand(cal, *h.WIDE) == h.db_occurrences(Event.kind == "kids_cafeteria")
+
+
+def test_a_stored_rule_with_count_still_ends_at_the_last_occurrence(app, h, now, make_series):
+    series = make_series(rrule="FREQ=WEEKLY;BYDAY=SA", starts_at=h.day(2026, 11, 28), now=now,
+                         months=2)
+    series.rrule = "FREQ=WEEKLY;BYDAY=SA;COUNT=100"  # written by hand, say
+    db.session.commit()
+    cal = build(now, h)
+    (master,) = h.vevents(cal)
+    assert "COUNT" not in master["RRULE"] and master["RRULE"]["UNTIL"]
+    assert h.expand(cal, *h.WIDE) == h.db_occurrences()
