@@ -92,3 +92,39 @@ def test_family_signs_up_on_a_phone(phone, live_server, make_event, make_registr
     db.session.commit()
     assert page.locator(".people > li").count() == 2
     shot(page, f"{lang}-4-after-cancel")
+
+
+def test_kitchen_summary_prints_on_one_a4_page(browser, live_server, make_event, make_user,
+                                                make_registration, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.conftest import PASSWORD
+
+    event = make_event(capacity=60)
+    codes = ["egg", "milk", "wheat", "shrimp", "peanut", "soybean", "sesame", "buckwheat"]
+    for i in range(12):  # a mixed set of families, as on a busy 子ども食堂 day
+        make_registration(event, people=("adult", "child", "child"),
+                          family_name=f"家族{i}", allergens={1: codes[i % 8: i % 8 + 2],
+                                                             2: [codes[(i + 3) % 8]]},
+                          diets={0: ["halal"] if i % 3 == 0 else []})
+    organizer = make_user("organizer", branches=[event.branch])
+    event_id, email = event.id, organizer.email
+    db.session.commit()
+    context = browser.new_context(locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_load_state("load")
+    page.goto(f"{live_server.url}/organizer/events/{event_id}/kitchen")
+    text = page.locator("main").inner_text()
+    assert "卵" in text and "ハラール" in text and "家族0" in text
+    pdf = page.pdf(format="A4", print_background=False)
+    context.close()
+    if SHOTS:
+        (tmp_path / "kitchen.pdf").write_bytes(pdf)
+        os.replace(tmp_path / "kitchen.pdf", os.path.join(SHOTS, "kitchen.pdf"))
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
