@@ -1,0 +1,121 @@
+"""Operator commands (API.md): create-user, create-token, seed-demo."""
+
+import sqlalchemy as sa
+
+from gathering.accounts import services as accounts
+from gathering.accounts.models import Branch, User
+from gathering.events import recurrence
+from gathering.events.models import Event, Series
+from gathering.extensions import db
+from gathering.timeutil import TOKYO
+
+
+def test_create_user_prints_a_generated_password_that_works(runner, make_branch):
+    branch = make_branch(slug="hokkaido")
+    result = runner.invoke(args=["create-user", "Sewanin@Example.org", "--role", "organizer",
+                                 "--branch", branch.slug])
+    assert result.exit_code == 0, result.output
+    assert "Created organizer sewanin@example.org" in result.output
+    password = result.output.strip().splitlines()[-1].removeprefix("Password: ")
+    assert len(password) >= 12
+    user = accounts.authenticate(db.session, "sewanin@example.org", password)
+    assert user is not None and user.branches == [branch]
+
+
+def test_create_user_with_a_given_password_prints_none(runner):
+    result = runner.invoke(args=["create-user", "boss@example.org", "--role", "admin",
+                                 "--password", "a long enough secret"])
+    assert result.exit_code == 0 and "Password" not in result.output
+    assert accounts.authenticate(db.session, "boss@example.org", "a long enough secret")
+
+
+def test_create_user_refusals(runner, make_branch):
+    make_branch(slug="hokkaido")
+    cases = [
+        (["x@example.org", "--role", "superuser"], "superuser"),
+        (["x@example.org", "--role", "organizer", "--branch", "nowhere"], "nowhere"),
+        (["x@example.org", "--role", "organizer"], "団体が必要です"),
+        (["x@example.org", "--role", "admin", "--password", "short"], "8文字以上"),
+        (["not-an-email", "--role", "admin"], "メールアドレス"),
+    ]
+    for args, text in cases:
+        result = runner.invoke(args=["create-user", *args])
+        assert result.exit_code != 0, args
+        assert text in result.output, (args, result.output)
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+    runner.invoke(args=["create-user", "x@example.org", "--role", "admin"])
+    again = runner.invoke(args=["create-user", "X@example.org", "--role", "admin"])
+    assert again.exit_code != 0 and "すでに登録" in again.output
+
+
+def test_create_token_prints_a_token_that_authenticates(runner, client, make_user):
+    user = make_user("organizer")
+    result = runner.invoke(args=["create-token", user.email, "--name", "partner"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("tsd_")
+    response = client.post("/api/v1/events", json={"branch": user.branches[0].slug},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422  # authenticated: on to validation
+    missing = runner.invoke(args=["create-token", "nobody@example.org"])
+    assert missing.exit_code != 0
+
+
+def test_seed_demo_is_idempotent_and_real_looking(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data created." in result.output
+    assert "organizer@tsudoi.example" in result.output and "tsudoi-demo-2026" in result.output
+
+    names = list(db.session.scalars(sa.select(Branch.name).order_by(Branch.id)))
+    assert names == ["北海道", "東北", "北関東", "東関東", "埼玉", "社連TOKYO", "神奈川", "東海",
+                     "北陸信越", "関西", "中国四国", "九州・沖縄"]
+
+    series = db.session.scalar(sa.select(Series))
+    assert series.branch.slug == "hokkaido"
+    assert recurrence.describe(series.rrule) == "毎月第2・第4土曜"
+    assert series.capacity == 40
+    assert [(f["label"], f["amount"]) for f in series.fee_template] == [("こども", 0),
+                                                                       ("おとな", 300)]
+    assert "旭川" in series.venue.address
+    occurrences = series.events
+    assert len(occurrences) >= 10
+    assert all(e.starts_at.astimezone(TOKYO).weekday() == 5 for e in occurrences)
+
+    titles = set(db.session.scalars(sa.select(Event.title)))
+    assert {"しごとおこしセミナー in 中志津", "避難者交流会 in ふじみ野",
+            "全国達人名人サミット in 富山市山田"} <= titles
+    summit = db.session.scalar(sa.select(Event).where(Event.title.like("全国達人名人サミット%")))
+    assert summit.ends_at.astimezone(TOKYO).date() > summit.starts_at.astimezone(TOKYO).date()
+    assert [f.amount for f in summit.fees] == [2000]
+    assert "富山市山田" in summit.venue.address
+    screening = db.session.scalar(sa.select(Event).where(Event.kind == "film_screening"))
+    assert screening is not None and screening.status == "published"
+    assert db.session.scalar(sa.select(sa.func.count(Event.id)).where(
+        Event.status == "cancelled")) == 1
+    assert all(e.venue and e.venue.address and len(e.venue.postal_code) == 7
+               for e in db.session.scalars(sa.select(Event)))
+
+    count = db.session.scalar(sa.select(sa.func.count(Event.id)))
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    assert db.session.scalar(sa.select(sa.func.count(Event.id))) == count
+
+
+def test_the_demo_logins_work(runner, client):
+    from gathering.demo import DEMO_LOGINS
+
+    runner.invoke(args=["seed-demo"])
+    for role, email, password in DEMO_LOGINS:
+        user = accounts.authenticate(db.session, email, password)
+        assert user is not None and user.role == role
+
+
+def test_demo_pages_render(runner, client):
+    runner.invoke(args=["seed-demo"])
+    page = client.get("/").get_data(as_text=True)
+    assert "あさひかわ子ども食堂" in page and "中止" in page
+    for event_id in db.session.scalars(sa.select(Event.id)):
+        assert client.get(f"/events/{event_id}").status_code == 200
+    for slug in db.session.scalars(sa.select(Branch.slug)):
+        assert client.get(f"/branches/{slug}").status_code == 200
