@@ -119,6 +119,7 @@ def add_person(form) -> None:
     if len(form.attendees.entries) < form.max_party_size:
         entry = form.attendees.append_entry()
         _prepare_person(entry, form.event)
+        form.focus_row = len(form.attendees.entries) - 1  # the page scrolls to the new row
 
 
 def remove_person(form, index: int) -> None:

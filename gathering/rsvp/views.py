@@ -196,6 +196,10 @@ def qr_svg(token: str):
 def edit(token: str):
     reg = _load(token)
     event = reg.event
+    if reg.status == RegistrationStatus.cancelled or not events.is_signup_open(event, utcnow()):
+        flash(_("Changes are possible only while sign-up is open. Please contact the "
+                "organizers."), "warning")
+        return redirect(url_for("rsvp.manage", token=token))
     if request.method == "GET":
         form = forms.build_signup_form(event, registration=reg)
         return _render_edit(reg, form, token)

@@ -97,6 +97,7 @@ def test_add_and_remove_person_without_js(client, make_event):
     r = client.post(f"/events/{event.id}/signup", data=form_data(add_person="1"))
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and 'name="attendees-2-category"' in page
+    assert re.search(r'<select autofocus[^>]*name="attendees-2-category"', page)
     assert count() == 0
     r = client.post(f"/events/{event.id}/signup", data=form_data(remove_person="1"))
     page = r.get_data(as_text=True)
@@ -230,3 +231,13 @@ def test_lost_link_same_answer(client, make_event):
     b = client.post("/r/lost", data={"email": "nobody@example.jp"})
     assert a.status_code == b.status_code == 302
     assert client.get("/r/lost").status_code == 200
+
+
+def test_edit_only_while_open(client, make_event, make_registration):
+    event = make_event(capacity=10)
+    _, token = make_registration(event)
+    event.signup_closes_at = event.starts_at.replace(year=2020)
+    db.session.commit()
+    r = client.get(f"/r/{token}/edit")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/r/{token}")
+    assert client.post(f"/r/{token}/edit", data={}).status_code == 302
