@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,7 +25,10 @@ class AccountError(GatheringError):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    """scrypt (Werkzeug's default parameters); the test suite may set cheaper ones."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() \
+        else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def normalize_email(email: str) -> str:
