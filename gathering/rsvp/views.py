@@ -117,11 +117,21 @@ def signup(event_id: int):
         return render_event_page(event, form)
     if not form.validate():  # the CSRF token; the rules are the service's
         return render_event_page(event, form, 400)
+    payload = forms.to_payload(form)
     try:
-        result = services.register(
-            db.session, event, forms.to_payload(form), now=utcnow(),
-            idempotency_key=form.idempotency_key.data or None,
-            max_party_size=current_app.config["MAX_PARTY_SIZE"])
+        try:
+            result = services.register(
+                db.session, event, payload, now=utcnow(),
+                idempotency_key=form.idempotency_key.data or None,
+                max_party_size=current_app.config["MAX_PARTY_SIZE"])
+        except Conflict as exc:
+            if exc.code != "idempotency_key_reused":
+                raise
+            # The page was sent before for someone else (the back button): a new sign-up.
+            db.session.rollback()
+            result = services.register(
+                db.session, event, payload, now=utcnow(),
+                max_party_size=current_app.config["MAX_PARTY_SIZE"])
     except ValidationFailed as exc:
         db.session.rollback()
         forms.apply_errors(form, exc.fields)

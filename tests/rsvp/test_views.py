@@ -241,3 +241,13 @@ def test_edit_only_while_open(client, make_event, make_registration):
     r = client.get(f"/r/{token}/edit")
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/r/{token}")
     assert client.post(f"/r/{token}/edit", data={}).status_code == 302
+
+
+def test_back_button_and_another_family_is_a_new_signup(client, make_event):
+    event = make_event(capacity=10)
+    first = client.post(f"/events/{event.id}/signup", data=form_data())
+    second = client.post(f"/events/{event.id}/signup",
+                         data=form_data(family_name="佐藤", family_name_kana="さとう",
+                                        email="sato@example.jp"))
+    assert second.status_code == 302 and first.headers["Location"] != second.headers["Location"]
+    assert count() == 2
