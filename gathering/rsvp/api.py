@@ -181,6 +181,8 @@ OPENAPI_SCHEMAS = {
                 }}},
             "is_walk_in": {"type": "boolean"},
             "amount_due": {"type": "integer"},
+            "amount_expected": {"type": "integer",
+                                "description": "Yen owed if everyone comes"},
             "paid": {"type": "integer"},
             "balance": {"type": "integer"},
             "created_at": {"type": "string", "format": "date-time"},

@@ -40,6 +40,9 @@ def registration_json(session, reg) -> dict:
         ],
         "is_walk_in": reg.is_walk_in,
         "amount_due": due,
+        #: what the party owes if everyone comes (the door's expectation)
+        "amount_expected": sum(a.fee_category.amount for a in reg.active_attendees
+                               if a.fee_category is not None),
         "paid": paid,
         "balance": due - paid,
         "created_at": _iso(reg.created_at),
