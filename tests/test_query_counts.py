@@ -150,3 +150,72 @@ def test_check_in_does_not_grow_with_the_event_size(app, client, make_user, make
     status, large = check_in(2)
     assert status == 200
     assert len(large) == len(small) <= MAX_CHECKIN_STATEMENTS, "\n".join(large)
+
+
+# ---------------------------------------------------------------------------------------
+# Query plans: the hot requests find their rows through indexes (SQLite's planner)
+
+BIG_TABLES = ("events", "registrations", "attendees", "checkins", "payments", "fee_categories")
+
+
+def full_scans(client, method: str, path: str, *, warm_up: bool = True, **kw) -> list[str]:
+    """Statements of the request whose SQLite plan reads a large table from end to end."""
+    captured: list[tuple[str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            captured.append((statement, parameters))
+
+    if warm_up:
+        client.open(path, method=method, **kw)
+    db.session.remove()
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        response = client.open(path, method=method, **kw)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+        db.session.remove()
+    assert response.status_code < 400, (path, response.status_code)
+    scans = []
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in captured:
+            for row in cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters or ()):
+                detail = row[-1]
+                for table in BIG_TABLES:
+                    if detail.startswith(f"SCAN {table}") and "INDEX" not in detail:
+                        scans.append(f"{detail}: {statement[:200]}")
+    finally:
+        raw.close()
+    return scans
+
+
+@pytest.mark.parametrize("path", ["/", "/?kind=kids_cafeteria", "/branches/hokkaido",
+                                  "/calendar/branches/hokkaido.ics", "/calendar/all.ics"])
+def test_hot_reads_use_indexes(app, client, path):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN; PostgreSQL is checked by the benchmark")
+    grow(events=300, registrations=600, feed_events=40, seed=10)
+    assert full_scans(client, "GET", path) == []
+
+
+def test_event_page_and_check_in_use_indexes(app, client, make_user, make_event,
+                                             make_registration, api_token):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    grow(events=300, registrations=600, feed_events=40, seed=11)
+    assert full_scans(client, "GET", f"/events/{upcoming_event_id()}") == []
+    if not any(r.rule == "/api/v1/checkins" for r in app.url_map.iter_rules()):
+        pytest.skip("POST /api/v1/checkins is not built yet")
+    branch = db.session.scalar(sa.select(Branch).where(Branch.slug == "hokkaido"))
+    headers = api_token(make_user("volunteer", branches=[branch]))
+    door = make_event(branch, capacity=None,
+                      starts_at=utcnow().replace(microsecond=0) - timedelta(hours=1))
+    first, _t = make_registration(door)
+    second, _t = make_registration(door)
+    client.post("/api/v1/checkins", headers=headers,
+                json={"token": first.ticket_token, "event_id": door.id, "nonce": "a"})
+    body = {"token": second.ticket_token, "event_id": door.id, "nonce": "b"}
+    assert full_scans(client, "POST", "/api/v1/checkins", warm_up=False, json=body,
+                      headers=headers) == []
