@@ -324,6 +324,7 @@ def table(rows: list[Row], bare_rps: float) -> str:
 def main() -> None:
     ensure_wrk()
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="tsudoi-bench-"))
     raw_url = os.environ.get("DATABASE_URL", "").strip()
     schema = None
@@ -382,6 +383,9 @@ def main() -> None:
               f"{platform.platform(terse=True)}, Python {platform.python_version()}")
         print(f"gunicorn {WORKERS} sync workers; wrk {THREADS} threads, {CONNECTIONS} "
               f"connections, {DURATION} s a row; data: {seeded}")
+        print(f"load average before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+              f"(above the number of cores, other work shared the machine: trust the ratios "
+              f"more than the absolute numbers)")
         print()
         print(table([bare, *rows], bare.rps))
         print()
