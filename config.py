@@ -48,6 +48,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours still submits
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+    #: reverse proxies (nginx, a load balancer) in front of the app whose X-Forwarded-For and
+    #: X-Forwarded-Proto are trusted; 0 = none. Rate limits need the resident's address.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"

@@ -85,3 +85,31 @@ def test_env_overrides(monkeypatch):
     assert config._bool("RATELIMIT_ENABLED", True) is False
     monkeypatch.setenv("RATELIMIT_ENABLED", "")
     assert config._bool("RATELIMIT_ENABLED", True) is True
+
+
+def test_behind_a_trusted_proxy_rate_limits_see_the_residents_address(make_app, make_user):
+    from gathering.extensions import db
+
+    email = make_user("organizer").email
+    db.session.rollback()
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    for _ in range(2):
+        client.post("/login", data={"email": email, "password": "x"},
+                    headers={"X-Forwarded-For": "203.0.113.1"})
+    assert client.post("/login", data={"email": email, "password": "x"},
+                       headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
+    # another phone behind the same proxy is not punished for the first one
+    assert client.post("/login", data={"email": email, "password": "x"},
+                       headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    import re
+
+    source = (BASE_DIR / "config.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'(?:environ\.get|_int|_bool)\(\s*"([A-Z_]+)"', source))
+    assert {"SECRET_KEY", "DATABASE_URL", "APP_ENV", "RATELIMIT_STORAGE_URI"} <= names
+    readme = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in names if f"`{n}`" not in readme)
+    assert not missing, f"add these to the README's configuration table: {missing}"
