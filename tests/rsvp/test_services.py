@@ -321,3 +321,42 @@ def test_more_seats_promote_the_waiting_list(make_event, make_user, signup, now)
     db.session.commit()
     assert waiting.status == "confirmed" and waiting.promoted_at is not None
     assert event.seats_taken == 4
+
+
+def test_kitchen_summary_for_mixed_families(make_event, signup, now):
+    """Confirmed people only; a person cancelled from a party or a waiting family does not
+    count; each line names the parties and who in them."""
+    event = make_event(capacity=8, starts_at=now + timedelta(days=7))
+
+    def fam(name, kana, *persons):
+        return reg_(event, signup(family_name=name, family_name_kana=kana, attendees=[
+            {"category": c, "name": n, "allergens": a, "diets": d} for c, n, a, d in persons]),
+            now).registration
+
+    sato = fam("佐藤", "さとう", ("adult", "母", [], ["halal"]),
+               ("child", "ゆうと", ["egg", "milk"], ["halal"]), ("child", "はな", ["egg"], []))
+    suzuki = fam("鈴木", "すずき", ("adult", "", ["wheat"], []),
+                 ("child", "そら", ["egg", "shrimp"], ["soft_food"]))
+    tanaka = fam("田中", "たなか", ("child", "つばさ", ["peanut", "egg"], []),
+                 ("adult", "", [], ["vegetarian"]))
+    waiting = fam("高橋", "たかはし", ("adult", "", ["egg"], []), ("adult", "", ["egg"], []),
+                  ("child", "", ["buckwheat"], []))
+    assert waiting.status == "waitlisted"
+    # つばさ cannot come after all
+    services.cancel_registration(db.session, tanaka, now=now,
+                                 attendee_ids=[tanaka.active_attendees[0].id])
+    db.session.commit()
+    assert waiting.status == "waitlisted"  # two seats free: the family of three waits
+
+    kitchen = services.kitchen_summary(services.list_registrations(db.session, event))
+    lines = {line.code: line for line in kitchen["allergens"] + kitchen["diets"]}
+    assert [line.code for line in kitchen["allergens"]] == ["shrimp", "wheat", "egg", "milk"]
+    assert {c: line.people for c, line in lines.items()} == {
+        "shrimp": 1, "wheat": 1, "egg": 3, "milk": 1,
+        "halal": 2, "soft_food": 1, "vegetarian": 1}
+    egg = lines["egg"]
+    assert [(r.family_name, who) for r, who in egg.parties] == [
+        ("佐藤", ["ゆうと", "はな"]), ("鈴木", ["そら"])]
+    assert [(r.family_name, who) for r, who in lines["wheat"].parties] == [("鈴木", ["#1"])]
+    assert "peanut" not in lines and "buckwheat" not in lines
+    assert sato.party_size == 3 and suzuki.party_size == 2
