@@ -356,7 +356,7 @@ def resident_receipt(manage_token: str):
 
 def _manage_url(manage_token: str) -> str | None:
     try:
-        return url_for("rsvp.manage", manage_token=manage_token)
+        return url_for("rsvp.manage", token=manage_token)
     except BuildError:  # the sign-up pages name it; until then there is no way back
         return None
 

@@ -310,6 +310,9 @@ def test_resident_gets_a_receipt_from_the_manage_link(client, cafeteria, paid_pa
     reg, token = paid_party
     page = client.get(f"/r/{token}/receipt")
     assert page.status_code == 200 and "山田花子" in page.get_data(as_text=True)
+    assert f'href="/r/{token}"' in page.get_data(as_text=True)  # back to the manage page
+    manage = client.get(f"/r/{token}").get_data(as_text=True)
+    assert f"/r/{token}/receipt" in manage  # the manage page links here
     response = client.post(f"/r/{token}/receipt", data={"addressee": "山田花子"})
     assert response.status_code == 302
     view = client.get(response.location)
