@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -307,7 +307,32 @@ def registrations(event_id: int):
     return render_template("rsvp/registrations.html", event=event, regs=shown,
                            counts=services.counts(every), q=q, status=status or "",
                            waiting=[r for r in every if r.status == "waitlisted"],
-                           due={r.id: fees.amount_due(r) for r in shown})
+                           due={r.id: fees.amount_due(r) for r in shown}, now=utcnow())
+
+
+@bp.post("/organizer/events/<int:event_id>/registrations/<int:registration_id>/cancel")
+@login_required
+def organizer_cancel(event_id: int, registration_id: int):
+    """An organizer cancels a party that phoned to say it cannot come."""
+    event = events.get_event_for_user(db.session, event_id, current_user)
+    reg = services.get_registration_for_user(db.session, registration_id, current_user)
+    if reg.event_id != event.id:
+        abort(404)
+    if not forms.CancelForm().validate():
+        abort(400)
+    try:
+        change = services.cancel_registration(db.session, reg, now=utcnow())
+    except GatheringError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The sign-up of %(name)s is cancelled.", name=reg.full_name), "success")
+        if change.promoted:
+            flash(ngettext("%(num)d waiting party moved up.", "%(num)d waiting parties moved up.",
+                           len(change.promoted)), "success")
+        _notify_promoted(change.promoted)
+    return redirect(url_for("rsvp.registrations", event_id=event.id))
 
 
 @bp.get("/organizer/events/<int:event_id>/kitchen")

@@ -251,3 +251,30 @@ def test_back_button_and_another_family_is_a_new_signup(client, make_event):
                                         email="sato@example.jp"))
     assert second.status_code == 302 and first.headers["Location"] != second.headers["Location"]
     assert count() == 2
+
+
+def test_organizer_cancels_a_phoned_in_party(client, auth, make_user, make_event,
+                                             make_registration, make_branch):
+    event = make_event(capacity=2)
+    reg, _ = make_registration(event, people=("adult", "adult"))
+    waiting, _ = make_registration(event, people=("child",), status="waitlisted",
+                                   family_name="鈴木")
+    other_event = make_event(capacity=5)
+    url = f"/organizer/events/{event.id}/registrations/{reg.id}/cancel"
+    auth.login(make_user("organizer", branches=[make_branch()]))
+    assert client.post(url).status_code == 403
+    auth.logout()
+    auth.login(make_user("organizer", branches=[event.branch]))
+    assert client.post(
+        f"/organizer/events/{other_event.id}/registrations/{reg.id}/cancel").status_code in (
+        403, 404)
+    page = client.get(f"/organizer/events/{event.id}/registrations").get_data(as_text=True)
+    assert url in page
+    r = client.post(url)
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "cancelled"
+    assert db.session.get(Registration, waiting.id).status == "confirmed"
+    r = client.post(url, follow_redirects=True)
+    assert "already cancelled" in r.get_data(as_text=True) or "もうキャンセル" in r.get_data(
+        as_text=True)
