@@ -356,3 +356,19 @@ def test_resident_receipt_requests_are_rate_limited(make_app, cafeteria, paid_pa
                 for _ in range(3)]
     assert statuses == [302, 302, 429]
     assert _count(Receipt) == 1
+
+
+def test_pages_read_in_english_too(client, auth, cafeteria, paid_party, organizer):
+    reg, _ = paid_party
+    auth.login(organizer)
+    headers = {"Accept-Language": "en"}
+    client.get("/?lang=en", headers=headers)
+    html = client.get(f"/organizer/events/{cafeteria.id}/money", headers=headers).get_data(
+        as_text=True)
+    assert "Cash count" in html and "¥300" in html
+    client.post(f"/organizer/registrations/{reg.id}/receipt",
+                data={"addressee": "Hanako Yamada", "proviso": ""}, headers=headers)
+    receipt = db.session.scalar(sa.select(Receipt))
+    html = client.get(f"/organizer/receipts/{receipt.id}", headers=headers).get_data(
+        as_text=True)
+    assert "To Hanako Yamada" in html and "¥300-" in html and "participation fee" in html
