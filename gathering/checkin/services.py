@@ -171,6 +171,8 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
     chosen = _pick(reg, attendee_ids)
     _lock_attendees(session, [a.id for a in chosen])
     device = _clean_device(device)
+    if scanned_at is not None and (scanned_at > now or not was_offline):
+        scanned_at = None  # a phone's clock ahead of ours, or an online scan: our time
     admitted, already, conflicts = [], [], []
     for person in chosen:
         if person.checked_in_at is not None:
@@ -180,7 +182,7 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
                 session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at,
                                  was_offline, conflict=True))
             continue
-        person.checked_in_at = scanned_at if (was_offline and scanned_at) else now
+        person.checked_in_at = scanned_at or now
         admitted.append(person.id)
         session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at, was_offline))
     if not admitted and not was_offline:

@@ -420,3 +420,10 @@ def test_history_names_who_admitted(door, make_registration, now):
                       nonce="n", now=now)
     last = services.history(db.session, reg)
     assert {row.user_id for row in last.values()} == {door.organizer.id}
+
+
+def test_a_phone_clock_in_the_future_is_not_trusted(door, make_registration, now):
+    reg, _ = make_registration(door.event)
+    services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                      was_offline=True, scanned_at=now + timedelta(days=3), now=now)
+    assert all(a.checked_in_at == now for a in reg.attendees)

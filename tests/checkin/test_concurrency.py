@@ -1,0 +1,100 @@
+"""Two phones scanning the same ticket at the same moment: admitted once, on SQLite and
+PostgreSQL alike (real threads, each with its own session and transaction)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from gathering.checkin import services
+from gathering.checkin.models import CheckIn
+from gathering.errors import GatheringError
+from gathering.extensions import db
+from gathering.rsvp.models import Attendee
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_phones_one_ticket_admit_once(app, door, make_registration, now):
+    reg, _ = make_registration(door.event, people=("child", "adult", "adult"))
+    token, event_id, user_id, reg_id = reg.ticket_token, door.event.id, door.volunteer.id, reg.id
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(4)
+    outcomes: list = []
+
+    def phone(n: int) -> None:
+        with app.app_context():
+            from gathering.accounts.models import User
+            from gathering.events.models import Event
+
+            user = db.session.get(User, user_id)
+            event = db.session.get(Event, event_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                result = services.check_in(db.session, event, token, user=user,
+                                           nonce=f"phone-{n}", now=now)
+                db.session.commit()
+                outcomes.append(("ok", len(result["admitted"])))
+            except GatheringError as exc:
+                db.session.rollback()
+                outcomes.append((exc.code, 0))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sorted(outcomes) == [("already_checked_in", 0)] * 3 + [("ok", 3)]
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 3
+    assert db.session.scalar(sa.select(sa.func.count(Attendee.id)).where(
+        Attendee.registration_id == reg_id, Attendee.checked_in_at.is_not(None))) == 3
+
+
+def test_walk_ins_at_once_never_exceed_capacity(app, door, make_registration, now):
+    make_registration(door.event, people=("adult",) * 7)  # 3 seats left of 10
+    event_id, user_id = door.event.id, door.volunteer.id
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(5)
+    outcomes: list = []
+
+    def phone(n: int) -> None:
+        with app.app_context():
+            from gathering.accounts.models import User
+            from gathering.events.models import Event
+
+            user = db.session.get(User, user_id)
+            event = db.session.get(Event, event_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                services.admit_walk_in(db.session, event,
+                                       services.WalkIn(counts={"adult": 1},
+                                                       family_name=f"来場{n}"),
+                                       user=user, nonce=f"w{n}", now=now)
+                db.session.commit()
+                outcomes.append("ok")
+            except GatheringError as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sorted(outcomes) == ["full", "full", "ok", "ok", "ok"]
+    from gathering.events.models import Event
+
+    event = db.session.get(Event, event_id)
+    assert event.seats_taken == 10
