@@ -26,7 +26,9 @@ from gathering.timeutil import TOKYO
 
 #: how many values one filter may list (?branch=a,b&branch=c …)
 MAX_FILTER_VALUES = 20
-_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
+#: what a branch slug can be (letters of any script, digits, _ and -): anything else is
+#: malformed (400), a well-formed slug that no branch has is unknown (404)
+_SLUG_RE = re.compile(r"^[\w-]{1,60}$")
 _KIND_RE = re.compile(r"^[a-z_]{1,30}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 

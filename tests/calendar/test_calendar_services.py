@@ -39,6 +39,11 @@ def test_unknown_branch_and_kind(app, make_branch):
     assert info.value.code == "unknown_kind"
 
 
+def test_a_japanese_slug_is_well_formed(app, make_branch):
+    branch = make_branch(slug="旭川")
+    assert services.resolve_filter(db.session, ["旭川"], []).branches == [branch]
+
+
 def test_resolve_filter_keeps_order(app, make_branch):
     a, b = make_branch(slug="a"), make_branch(slug="b")
     feed = services.resolve_filter(db.session, ["b", "a"], ["summit"])

@@ -399,3 +399,12 @@ def test_if_modified_since_after_an_edit(client, branch, make_event, soon, admin
     db.session.commit()
     later = client.get("/calendar/all.ics")
     assert later.last_modified >= first.last_modified
+
+
+def test_a_branch_with_a_japanese_slug_has_a_feed(client, make_branch):
+    make_branch(slug="旭川")
+    db.session.commit()
+    url = client.get("/api/v1/feeds").get_json()["branches"]["旭川"]
+    response = client.get(url.removeprefix("http://localhost"))
+    assert response.status_code == 200
+    assert client.get("/calendar/branches/%E6%97%AD%E5%B7%9D.ics").status_code == 200
