@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -40,7 +41,7 @@ CHILD_ADULT = [{"code": "child", "label": "こども", "amount": 0},
 def _venue(name, postal, address, access="", accessibility="", lat=None, lon=None):
     return {"name": name, "postal_code": postal, "address": address, "access_notes": access,
             "accessibility_notes": accessibility,
-            "map_url": f"https://www.openstreetmap.org/search?query={address}",
+            "map_url": f"https://www.openstreetmap.org/search?query={quote(address)}",
             "latitude": lat, "longitude": lon}
 
 
