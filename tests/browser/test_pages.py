@@ -81,19 +81,6 @@ DOOR_PAGES = {
 }
 
 
-#: violations found in other domains' templates, reported to the lead; drop an entry once
-#: the page passes (the test then passes again instead of xfailing)
-KNOWN = {
-    "calendar instructions": "heading-order: the all-events feed box (templates/calendar/"
-                             "_feed.html) opens with an h3 right after the h1",
-}
-
-
-def _pages(pages: dict) -> list:
-    return [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name], strict=False))
-            if name in KNOWN else name for name in pages]
-
-
 def _open(check, url: str, expect_status=(200,)):
     response = check.open(url)
     if response is not None and response.status == 404 and 404 not in expect_status:
@@ -119,7 +106,7 @@ def _assert_quality(check, name: str, *, budget: bool, axe: bool = True) -> None
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("name", _pages(PUBLIC_PAGES))
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_public_page_is_light_accessible_and_fits_a_phone(name, live_server, quality, site):
     check = quality()
     status = (404,) if name == "not found" else (200,)
@@ -139,7 +126,7 @@ def _log_in(check, base: str, email: str) -> None:
     check.page.wait_for_load_state("load")
 
 
-@pytest.mark.parametrize("name", _pages(DOOR_PAGES))
+@pytest.mark.parametrize("name", list(DOOR_PAGES))
 def test_door_page_is_accessible_and_fits_a_phone(name, live_server, quality, site):
     check = quality()
     _log_in(check, live_server.url, site.volunteer_email)
