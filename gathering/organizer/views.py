@@ -298,6 +298,9 @@ def series_edit(series_id: int):
         except ValidationFailed as exc:
             db.session.rollback()
             _apply_field_errors(form, exc)
+        except GatheringError as exc:  # e.g. a fee people chose removed from the table
+            db.session.rollback()
+            flash(str(exc.message), "error")
         else:
             db.session.commit()
             flash(_("The series was saved: %(updated)d dates changed, %(created)d added, "

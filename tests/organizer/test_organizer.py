@@ -297,3 +297,17 @@ def test_moving_one_date_through_the_form_detaches_it(client, auth, world):
     db.session.expire_all()
     assert event.is_detached and event.starts_at.astimezone(TOKYO) == local
     assert datetime(2000, 1, 1, tzinfo=TOKYO) < event.original_starts_at
+
+
+def test_removing_a_fee_people_chose_is_explained(client, auth, world, make_registration):
+    series = world["series"]
+    make_registration(series.events[0], people=("adult",))
+    auth.login(world["organizer"])
+    form = series_form(world["branch"].id, series.starts_at.astimezone(TOKYO).date(),
+                       venue_name="", confirm="y",
+                       **{"fees-1-label": "", "fees-1-code": "adult"})
+    response = client.post(f"/organizer/series/{series.id}/edit", data=form)
+    assert response.status_code == 200
+    assert "申込で選ばれているため、削除できません" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [f.code for f in series.events[0].fees] == ["child", "adult"]
