@@ -96,7 +96,7 @@
     resultEl.innerHTML = "";
     var card = el("div", "result-card is-" + kind);
     card.dataset.kind = kind;
-    var icon = { ok: "✔", warn: "!", bad: "✖" }[kind] || "";
+    var icon = { ok: "✔", warn: "!", bad: "✖", wait: "…" }[kind] || "";
     var h = el("p", "result-title");
     h.appendChild(el("span", "result-icon", icon)).setAttribute("aria-hidden", "true");
     h.appendChild(document.createTextNode(" " + title));
@@ -259,6 +259,9 @@
     var cached = c.parties[token];
     if (cached) cached.labels = c.labels;
     if (!online()) { admitOffline(token, nonce); return; }
+    // feedback at once, before the server answers: the card, and a short buzz
+    showResult("wait", T.checking, cached || null);
+    if (navigator.vibrate) navigator.vibrate(30);
     post({ token: token, event_id: eventId, nonce: nonce, device: deviceId }).then(function (res) {
       if (res.status === 200) {
         var party = summaryFromApi(res.data.registration, c.labels);
@@ -318,12 +321,17 @@
     }
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
       .then(function (stream) {
+        video.hidden = false;
         video.srcObject = stream;
         startBtn.hidden = true;
         return video.play();
       })
       .then(function () { if (!scanning) { scanning = true; tick(); } })
-      .catch(function () { messageEl.textContent = T.no_camera; startBtn.hidden = false; });
+      .catch(function () {
+        messageEl.textContent = T.no_camera;
+        startBtn.hidden = false;
+        video.hidden = true;
+      });
   }
 
   startBtn.addEventListener("click", startCamera);

@@ -166,3 +166,36 @@ def test_offline_admissions_are_queued_and_synced(live_server, camera, door,
     rows = list(db.session.scalars(sa.select(CheckIn)))
     assert len(rows) == 3 and all(r.was_offline for r in rows)
     db.session.commit()
+
+
+def test_door_screens_in_their_busy_states_are_accessible(live_server, quality, door,
+                                                         make_registration, make_user):
+    """axe-core and a 360 px phone on the states a queue produces: alerts, a refusal,
+    admitted people, search results and a walk-in form sent back with errors."""
+    reg, _ = make_registration(door.event, allergens={0: ["egg", "milk"]},
+                               diets={1: ["halal"]})
+    gone, _ = make_registration(door.event, family_name="佐藤", kana=("サトウ", "ジロウ"),
+                                status="cancelled")
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    urls = {"party": f"/c/{reg.ticket_token}", "refused": f"/c/{gone.ticket_token}",
+            "search": f"/door/events/{event_id}?q=やまだ", "list": f"/door/events/{event_id}/list"}
+    db.session.commit()
+
+    check = quality()
+    _login(check.page, base, email)
+    problems = {}
+    for name, path in urls.items():
+        check.open(base + path)
+        problems[name] = check.axe_violations() + (
+            [f"{check.horizontal_overflow()} px sideways"] if check.horizontal_overflow() else [])
+        if name == "party":
+            check.page.locator("button[name=all]").click()  # admit everyone
+            check.page.wait_for_load_state("load")
+            assert "✔" in check.page.locator(".people").inner_text()
+            problems["party admitted"] = check.axe_violations()
+    check.open(f"{base}/door/events/{event_id}/walk-in")
+    check.page.locator("button.primary").click()  # nothing filled in
+    check.page.wait_for_load_state("load")
+    assert check.page.locator(".error").count() >= 1
+    problems["walk-in with errors"] = check.axe_violations()
+    assert {k: v for k, v in problems.items() if v} == {}
