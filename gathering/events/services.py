@@ -478,11 +478,16 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     """Edit one event (an occurrence of a series is then detached from the series).
 
     Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
-    a cancelled event edited, or a fee in use removed).
+    a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
     """
     check_can_manage(user, event.branch_id)
     if event.status == EventStatus.cancelled and data.get("status") != EventStatus.published:
         raise Conflict(_l("This event is cancelled."), code="event_cancelled")
+    if (data.get("status") == EventStatus.draft and event.status == EventStatus.published
+            and registrations_count(session, event)):
+        # people who signed up would lose their event page and ticket
+        raise Conflict(_l("People have signed up; the event cannot go back to draft. "
+                          "Cancel it instead."), code="has_registrations")
     before = {k: getattr(event, k) for k in SCHEDULE_FIELDS}
     before_capacity = event.capacity if event.capacity is not None else 0
     starts = data.get("starts_at", event.starts_at)

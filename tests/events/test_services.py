@@ -265,3 +265,16 @@ def test_public_query_hides_drafts_and_filters(make_event, make_branch):
 def test_month_window_refuses_malformed_months(month):
     with pytest.raises(ValueError):
         services.month_window(month)
+
+
+def test_an_event_with_sign_ups_cannot_go_back_to_draft(make_event, make_registration,
+                                                        make_user, now):
+    admin = make_user("admin")
+    empty = make_event()
+    services.update_event(db.session, admin, empty, {"status": "draft"}, now=now)
+    assert empty.status == "draft"
+    event = make_event()
+    make_registration(event)
+    with pytest.raises(Conflict) as exc:
+        services.update_event(db.session, admin, event, {"status": "draft"}, now=now)
+    assert exc.value.code == "has_registrations"
