@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from gathering.accounts.services import list_branches
 from gathering.api import bp, error_responses
 from gathering.calendar.views import external_url, feed_urls, webcal
+from gathering.extensions import db
 
 
 @bp.get("/feeds")
 def feeds():
-    urls = feed_urls()
+    urls = feed_urls(list_branches(db.session))
     urls["page"] = external_url("calendar.subscribe")
     urls["webcal"] = {
         "all": webcal(urls["all"]),

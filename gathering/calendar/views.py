@@ -54,13 +54,13 @@ def calendar_feed_url(registration) -> str:
     return external_url("calendar.personal_feed", token=registration.feed_token)
 
 
-def feed_urls(lang: str | None = None) -> dict:
+def feed_urls(branches, lang: str | None = None) -> dict:
     """Every public feed's URL: all, per branch, per kind (the API and the page list them)."""
     extra = {"lang": lang} if lang and lang != "ja" else {}
     return {
         "all": external_url("calendar.feed_all", **extra),
         "branches": {b.slug: external_url("calendar.feed_branch", slug=b.slug, **extra)
-                     for b in list_branches(db.session)},
+                     for b in branches},
         "kinds": {k.value: external_url("calendar.feed_kind", kind=k.value, **extra)
                   for k in services.list_feed_kinds()},
     }
@@ -212,8 +212,8 @@ def personal_feed(token: str):
 def subscribe():
     """How to add a feed to Google Calendar or an iPhone, with every feed's link."""
     lang = current_lang()
-    urls = feed_urls(lang)
     branches = list_branches(db.session)
+    urls = feed_urls(branches, lang)
     kinds = services.list_feed_kinds()
     chosen = None  # ?branch=<slug> (from a branch's page): that feed comes first
     slug = request.args.get("branch")
