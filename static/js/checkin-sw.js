@@ -32,11 +32,11 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(fetch(request).then(function (response) {
       if (response.ok) {
         var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+        caches.open(CACHE).then(function (cache) { cache.put(url.pathname, copy); });
       }
       return response;
     }).catch(function () {
-      return caches.match(request).then(function (hit) { return hit || Response.error(); });
+      return caches.match(url.pathname).then(function (hit) { return hit || Response.error(); });
     }));
     return;
   }

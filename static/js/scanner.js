@@ -341,7 +341,16 @@
   setInterval(function () { if (!queue().length) refreshList(); }, 60000);
 
   if ("serviceWorker" in navigator && root.dataset.swUrl) {
-    navigator.serviceWorker.register(root.dataset.swUrl, { scope: "/door/" }).catch(function () {});
+    navigator.serviceWorker.register(root.dataset.swUrl, { scope: "/door/" })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function () {
+        // keep this very page for a reload without network (the worker serves it)
+        return window.caches && caches.open("tsudoi-door-v1").then(function (c) {
+          return c.add(location.pathname);
+        });
+      })
+      .then(function () { root.dataset.offlineReady = "1"; })
+      .catch(function () {});
   }
   showStatus();
   refreshList().then(flush);

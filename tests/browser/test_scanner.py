@@ -153,12 +153,19 @@ def test_offline_admissions_are_queued_and_synced(live_server, camera, door,
     _login(page, live_server.url, email)
     page.goto(f"{live_server.url}/door/events/{event_id}/scanner")
     page.locator('#scanner[data-cached="2"]').wait_for(state="attached", timeout=TIMEOUT)
+    page.locator('#scanner[data-offline-ready="1"]').wait_for(state="attached",
+                                                             timeout=TIMEOUT)
     context.set_offline(True)
 
     page.locator('#scanner[data-pending="2"]').wait_for(state="attached", timeout=TIMEOUT)
     status = page.locator("#net-status").inner_text()
     assert "2" in status and ("オフライン" in status or "Offline" in status)
     assert not any(_admitted(ids[0])) and not any(_admitted(ids[1]))
+
+    # the page reloads without network (the service worker keeps it) and the queue is kept
+    page.reload()
+    page.locator('#scanner[data-pending="2"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert "オフライン" in page.locator("#net-status").inner_text()
 
     context.set_offline(False)
     page.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
