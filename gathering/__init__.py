@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, Config, ProductionConfig, config_from_env
 
@@ -35,6 +36,10 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
 
+    # Ids in URLs are database integers: a larger number is simply unknown (404), never an
+    # overflow in the database driver (500).
+    app.url_map.converters["int"] = _DatabaseId
+
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)
@@ -46,6 +51,12 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     register_error_handlers(app)
     cli.init_app(app)
     return app
+
+
+class _DatabaseId(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL's integer
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -203,3 +203,10 @@ def test_security_headers_and_health(client):
     assert "script-src 'self'" in csp and "style-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("url", ["/events/99999999999999999999", "/events/2147483648",
+                                 "/api/v1/events/99999999999999999999",
+                                 "/organizer/events/99999999999999999999"])
+def test_ids_beyond_the_database_are_unknown_not_a_crash(client, app, url):
+    assert client.get(url).status_code in (302, 404)
