@@ -111,6 +111,7 @@ def build_signup_form(event, formdata=None, registration=None) -> SignupForm:
         _prepare_person(entry, event)
     form.event = event
     form.max_party_size = limit
+    form.has_field_errors = False
     form.mandatory_codes = {a.code for a in data.ALLERGENS if a.mandatory}
     return form
 
@@ -157,6 +158,7 @@ def apply_errors(form, fields: dict) -> None:
     the fields they belong to; the rest go to the form's own error list."""
     rows = getattr(form, "attendees_in_payload", [e.form for e in form.attendees])
     form_errors = list(form.form_errors)
+    form.has_field_errors = bool(fields)
     for key, messages in fields.items():
         texts = [str(m) for m in messages]
         parts = key.split(".")

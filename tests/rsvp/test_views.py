@@ -81,6 +81,7 @@ def test_errors_next_to_fields_with_input_kept(client, make_event):
     assert r.status_code == 422
     page = r.get_data(as_text=True)
     assert 'id="phone-error"' in page and 'id="family_name_kana-error"' in page
+    assert 'class="error-summary" role="alert"' in page
     assert "&lt;b&gt;花子&lt;/b&gt;" in page and "<b>花子" not in page
     assert 'value="12"' in page
     assert count() == 0
