@@ -119,3 +119,25 @@ def test_demo_pages_render(runner, client):
         assert client.get(f"/events/{event_id}").status_code == 200
     for slug in db.session.scalars(sa.select(Branch.slug)):
         assert client.get(f"/branches/{slug}").status_code == 200
+
+
+def test_a_fresh_database_is_set_up_as_make_run_does(tmp_path):
+    """flask db upgrade, then seed-demo, on an empty SQLite file: the demo login is printed."""
+    import os
+    import subprocess
+    import sys
+
+    from config import BASE_DIR
+
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+               APP_ENV="development", FLASK_APP="wsgi")
+    env.pop("TEST_DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    upgrade = subprocess.run([*flask, "db", "upgrade"], cwd=BASE_DIR, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert upgrade.returncode == 0, upgrade.stderr
+    seeded = subprocess.run([*flask, "seed-demo"], cwd=BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "organizer@tsudoi.example" in seeded.stdout
+    assert (tmp_path / "fresh.sqlite3").exists()
