@@ -279,3 +279,15 @@ def test_organizer_cancels_a_phoned_in_party(client, auth, make_user, make_event
     r = client.post(url, follow_redirects=True)
     assert "already cancelled" in r.get_data(as_text=True) or "もうキャンセル" in r.get_data(
         as_text=True)
+
+
+def test_form_rate_limit_spares_post_backs(make_app, make_event):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_PER_IP="2 per minute")
+    path = f"/events/{make_event(capacity=50).id}/signup"
+    db.session.rollback()  # no transaction of ours in the way of the other app's requests
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post(path, data=form_data(add_person="1")).status_code == 200
+    codes = [client.post(path, data=form_data(idempotency_key=f"k{i}", email=f"{i}@ex.jp"))
+             .status_code for i in range(3)]
+    assert codes == [302, 302, 429]
