@@ -218,3 +218,26 @@ def test_service_worker_scope_covers_the_scanner(client):
     r = client.get("/door/sw.js")
     assert r.status_code == 200 and "javascript" in r.content_type
     assert r.headers["Service-Worker-Allowed"] == "/door/"
+
+
+def test_party_screen_shows_an_offline_double_admission(client, auth, door, make_registration,
+                                                        now):
+    from gathering.checkin import services
+
+    reg, _ = make_registration(door.event, people=("adult",))
+    for nonce, device in (("a", "受付スマホA"), ("b", "受付スマホB")):
+        services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                          nonce=nonce, device=device, was_offline=True, now=now)
+    db.session.commit()
+    auth.login(door.organizer)
+    body = _text(client.get(f"/c/{reg.ticket_token}"))
+    assert "受付スマホB" in body and "notice" in body
+    panel = _text(client.get(f"/organizer/events/{door.event.id}"))
+    assert 'data-count="admitted">1<' in panel and 'data-count="conflicts">1<' in panel
+
+
+def test_door_screen_in_english(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event, status="waitlisted")
+    auth.login(door.volunteer)
+    body = _text(client.get(f"/c/{reg.ticket_token}", headers={"Accept-Language": "en"}))
+    assert "waiting list" in body
