@@ -67,6 +67,8 @@ PUBLIC_PAGES = {
     "branch page": lambda s: f"/branches/{s.branch_slug}",
     "login": lambda s: "/login",
     "manage page": lambda s: f"/r/{s.manage_token}",
+    "changing a sign-up": lambda s: f"/r/{s.manage_token}/edit",
+    "asking for a receipt": lambda s: f"/r/{s.manage_token}/receipt",
     "lost link": lambda s: "/r/lost",
     "ticket opened by a phone camera": lambda s: f"/c/{s.ticket_token}",
     "calendar instructions": lambda s: "/calendar",
@@ -78,6 +80,7 @@ DOOR_PAGES = {
     "door: scanner": lambda s: f"/door/events/{s.door_event}/scanner",
     "door: party from a ticket": lambda s: f"/c/{s.ticket_token}",
     "door: printed list": lambda s: f"/door/events/{s.door_event}/list",
+    "door: walk-in": lambda s: f"/door/events/{s.door_event}/walk-in",
 }
 
 
