@@ -128,3 +128,40 @@ def test_kitchen_summary_prints_on_one_a4_page(browser, live_server, make_event,
         (tmp_path / "kitchen.pdf").write_bytes(pdf)
         os.replace(tmp_path / "kitchen.pdf", os.path.join(SHOTS, "kitchen.pdf"))
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+AXE = os.path.join(os.path.dirname(__file__), "..", "..", "node_modules", "axe-core",
+                   "axe.min.js")
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("async () => await axe.run(document)")
+    return [f"{v['id']}: {[n['target'] for n in v['nodes'][:3]]}" for v in result["violations"]]
+
+
+def test_sign_up_pages_pass_axe(phone, live_server, make_event, make_user, make_registration):
+    from tests.conftest import PASSWORD
+
+    event = make_event(capacity=3)
+    _, token = make_registration(event, people=("adult", "child"), allergens={1: ["egg"]})
+    make_registration(event, people=("adult", "adult"), status="waitlisted",
+                      family_name="鈴木")
+    organizer = make_user("organizer", branches=[event.branch])
+    event_id, email = event.id, organizer.email
+    db.session.commit()
+    page = phone
+    pages = [f"/r/{token}/edit", "/r/lost"]
+    for path in pages:
+        page.goto(live_server.url + path)
+        assert axe_violations(page) == [], path
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_load_state("load")
+    for path in (f"/organizer/events/{event_id}/registrations",
+                 f"/organizer/events/{event_id}/kitchen"):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert axe_violations(page) == [], path
