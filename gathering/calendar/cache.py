@@ -1,7 +1,8 @@
 """Built feeds kept in memory by version, so that a busy feed is built once per change.
 
 Building a feed of a thousand events with ``icalendar`` takes a second or two; fetching it
-again while nothing changed should cost one aggregate query. Each app process keeps its own
+again while nothing changed should cost one aggregate query, and after one edit only the
+edited VEVENT should be built again (the others' bytes are kept too). Each app process keeps its own
 cache (bounded in bytes, least recently used out first); nothing is shared or persisted,
 so a restart or a new worker simply builds again.
 """
@@ -49,10 +50,12 @@ class FeedCache:
         return len(self._items)
 
 
-def feed_cache() -> FeedCache:
-    """This app's cache (FEED_CACHE_MB megabytes; 0 turns it off)."""
-    cache = current_app.extensions.get(EXTENSION_KEY)
+def feed_cache(part: str = "feeds") -> FeedCache:
+    """This app's cache of whole feeds (``"feeds"``) or of single VEVENTs (``"vevents"``),
+    FEED_CACHE_MB megabytes each; 0 turns caching off."""
+    key = f"{EXTENSION_KEY}.{part}"
+    cache = current_app.extensions.get(key)
     if cache is None:
         size = current_app.config.get("FEED_CACHE_MB", 64) * 1024 * 1024
-        cache = current_app.extensions.setdefault(EXTENSION_KEY, FeedCache(size))
+        cache = current_app.extensions.setdefault(key, FeedCache(size))
     return cache

@@ -196,11 +196,34 @@ def _matches_series(event: Event, series: Series) -> bool:
     )
 
 
-def series_components(series: Series, events: list[Event], *, links: Links,
-                      lang: str) -> list[icalendar.Event]:
-    """The VEVENTs of one published series given the occurrences that belong in the feed:
-    the master with RRULE (ending at the last occurrence) and EXDATEs, overrides for the
-    occurrences that differ, and plain VEVENTs for occurrences the rule no longer gives."""
+#: one VEVENT of a feed: a key that names everything its bytes depend on (None: build it
+#: every time), and how to build it
+Part = tuple[tuple | None, Callable[[], icalendar.Event]]
+
+
+def _edited(event: Event) -> str:
+    # to the microsecond: two edits within one second must not share a key
+    return event.updated_at.isoformat() if event.updated_at else ""
+
+
+def _event_part(event: Event, *, links: Links, lang: str) -> Part:
+    url = links.event(event)
+    # every edit of an event moves updated_at (fees and venues included; seats do not)
+    key = ("event", event.uid, _edited(event), event.sequence, url, lang)
+    return key, lambda: event_component(event, url=url, lang=lang)
+
+
+def _override_part(event: Event, series: Series, *, links: Links, lang: str) -> Part:
+    url = links.event(event)
+    sequence = max(event.sequence, series.sequence)  # an override never reads older than
+    key = ("override", series.uid, event.uid, _edited(event), sequence, url, lang)
+    return key, lambda: event_component(event, url=url, lang=lang, uid=series.uid,
+                                        sequence=sequence,
+                                        recurrence_id=event.original_starts_at)
+
+
+def _series_parts(series: Series, events: list[Event], *, links: Links,
+                  lang: str) -> list[Part]:
     with_origin = [e for e in events if e.original_starts_at is not None]
     standalone = [e for e in events if e.original_starts_at is None]
     members: list[Event] = []
@@ -210,10 +233,20 @@ def series_components(series: Series, events: list[Event], *, links: Links,
         given = set(recurrence.occurrences(series.rrule, series.starts_at, lo, hi))
         members = [e for e in with_origin if e.original_starts_at in given]
         standalone += [e for e in with_origin if e.original_starts_at not in given]
-    out = [event_component(e, url=links.event(e), lang=lang) for e in standalone]
+    parts = [_event_part(e, links=links, lang=lang) for e in standalone]
     if not members:
-        return out
+        return parts
     members.sort(key=lambda e: e.original_starts_at)
+    parts.append((None, lambda: _series_master(series, members, links=links, lang=lang)))
+    parts.extend(_override_part(e, series, links=links, lang=lang)
+                 for e in members if not _matches_series(e, series))
+    return parts
+
+
+def _series_master(series: Series, members: list[Event], *, links: Links,
+                   lang: str) -> icalendar.Event:
+    """The recurring VEVENT of a series whose occurrences in the feed are ``members``
+    (sorted by their original start)."""
     first, last = members[0].original_starts_at, members[-1].original_starts_at
     # Expand from the DTSTART the clients will use, so EXDATEs match their expansion.
     expanded = recurrence.occurrences(series.rrule, first, first, last)
@@ -244,23 +277,23 @@ def series_components(series: Series, events: list[Event], *, links: Links,
         master.add("url", series_url)
     master.add("status", "CONFIRMED")
     master.add("transp", "OPAQUE")
-    out.append(master)
-    for event in members:
-        if not _matches_series(event, series):
-            out.append(event_component(
-                event, url=links.event(event), lang=lang, uid=series.uid,
-                # an override never reads older than its master
-                sequence=max(event.sequence, series.sequence),
-                recurrence_id=event.original_starts_at))
-    return out
+    return master
 
 
-def public_feed(events: list[Event], *, name: str, description: str, refresh_minutes: int,
-                links: Links, lang: str) -> icalendar.Calendar:
-    """A feed of events: one-offs as VEVENTs, a published series' occurrences as one
-    recurring VEVENT with overrides. ``events`` are those that belong in the feed (published,
-    or cancelled recently), with venue, branch, fees and series loaded."""
-    cal = new_calendar(name, description, refresh_minutes)
+def series_components(series: Series, events: list[Event], *, links: Links,
+                      lang: str) -> list[icalendar.Event]:
+    """The VEVENTs of one published series given the occurrences that belong in the feed:
+    the master with RRULE (ending at the last occurrence) and EXDATEs, overrides for the
+    occurrences that differ, and plain VEVENTs for occurrences the rule no longer gives."""
+    return [build() for _, build in _series_parts(series, events, links=links, lang=lang)]
+
+
+def feed_parts(events: list[Event], *, links: Links, lang: str) -> list[Part]:
+    """The VEVENTs of a feed, in order: one-offs as VEVENTs, a published series'
+    occurrences as one recurring VEVENT with overrides. ``events`` are those that belong in
+    the feed (published, or cancelled recently), with venue, branch, fees and series
+    loaded."""
+    parts: list[Part] = []
     by_series: dict[int, list[Event]] = {}
     series_of: dict[int, Series] = {}
     for event in events:
@@ -270,12 +303,50 @@ def public_feed(events: list[Event], *, name: str, description: str, refresh_min
             series_of[series.id] = series
         else:
             # One-offs, and published dates of an unpublished series (shown on the site too).
-            cal.add_component(event_component(event, url=links.event(event), lang=lang))
+            parts.append(_event_part(event, links=links, lang=lang))
     for series_id, members in by_series.items():
-        for component in series_components(series_of[series_id], members, links=links,
-                                           lang=lang):
-            cal.add_component(component)
+        parts.extend(_series_parts(series_of[series_id], members, links=links, lang=lang))
+    return parts
+
+
+def public_feed(events: list[Event], *, name: str, description: str, refresh_minutes: int,
+                links: Links, lang: str) -> icalendar.Calendar:
+    """A feed of events as a Calendar (see feed_parts)."""
+    cal = new_calendar(name, description, refresh_minutes)
+    for _key, build in feed_parts(events, links=links, lang=lang):
+        cal.add_component(build())
     return cal
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def public_feed_bytes(events: list[Event], *, name: str, description: str,
+                      refresh_minutes: int, links: Links, lang: str, cache) -> bytes:
+    """The same bytes as ``to_ical(public_feed(...))``, with each VEVENT's bytes kept in
+    ``cache`` (get/put by key) so that after one edit only that VEVENT is built again.
+
+    The parts are joined as icalendar serialises a calendar: its properties, the VTIMEZONE
+    (the one add_missing_timezones would add), the VEVENTs, END:VCALENDAR.
+    """
+    parts = feed_parts(events, links=links, lang=lang)
+    cal = new_calendar(name, description, refresh_minutes)
+    if parts:
+        cal.add_component(icalendar.Timezone.from_tzid(TIMEZONE))
+    head = cal.to_ical()
+    chunks = [head[: -len(_END)]]
+    for key, build in parts:
+        if key is None:
+            chunks.append(build().to_ical())
+            continue
+        name_ = repr(key)
+        body = cache.get(name_)
+        if body is None:
+            body = build().to_ical()
+            cache.put(name_, body)
+        chunks.append(body)
+    chunks.append(_END)
+    return b"".join(chunks)
 
 
 def add_alarm(component: icalendar.Event, minutes: int, text: str) -> None:

@@ -148,12 +148,12 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
     if body is None:
         events = services.feed_events(db.session, feed, **window)
         with force_locale(lang):
-            cal = ics.public_feed(
+            body = ics.public_feed_bytes(
                 events, name=_feed_name(feed),
                 description=_("Community gatherings: dates, places and fees. Sign up on "
                               "the event's page."),
-                refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang)
-            body = ics.to_ical(cal)
+                refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang,
+                cache=feed_cache("vevents"))
         cache.put(etag, body)
     return calendar_response(body, modified, etag=etag)
 

@@ -191,3 +191,54 @@ def test_a_stored_rule_with_count_still_ends_at_the_last_occurrence(app, h, now,
     (master,) = h.vevents(cal)
     assert "COUNT" not in master["RRULE"] and master["RRULE"]["UNTIL"]
     assert h.expand(cal, *h.WIDE) == h.db_occurrences()
+
+
+def test_feed_bytes_with_kept_vevents_equal_a_fresh_build(app, h, now, admin, make_series,
+                                                          make_event):
+    from gathering.calendar.cache import FeedCache
+
+    series = make_series(starts_at=h.day(2026, 11, 28), now=now, months=3)
+    occ = occurrences_of(series)
+    events.cancel_event(db.session, admin, occ[1], now=now)
+    events.update_event(db.session, admin, occ[2], {"title": "特別回"}, now=now)
+    one_off = make_event(starts_at=h.day(2026, 12, 3, 18), title="学習会")
+    db.session.commit()
+    cache = FeedCache(10 * 1024 * 1024)
+
+    def both():
+        found = services.feed_events(db.session, services.FeedFilter(), now=now,
+                                     past_days=90, cancelled_days=30)
+        kw = {"name": "テスト", "description": "説明", "refresh_minutes": 60,
+              "links": h.LINKS, "lang": "ja"}
+        fresh = ics.to_ical(ics.public_feed(found, **kw))
+        return fresh, ics.public_feed_bytes(found, cache=cache, **kw)
+
+    fresh, cold = both()
+    assert cold == fresh
+    kept = len(cache)
+    assert kept == 3  # the one-off and the two overrides; the master is built each time
+    fresh, warm = both()
+    assert warm == fresh
+    events.update_event(db.session, admin, one_off, {"title": "学習会（変更）"}, now=now)
+    db.session.commit()
+    fresh, after_edit = both()
+    assert after_edit == fresh and "学習会（変更）" in after_edit.decode()
+    assert len(cache) == kept + 1
+    empty = ics.public_feed([], name="空", description="", refresh_minutes=60,
+                            links=h.LINKS, lang="ja")
+    assert ics.public_feed_bytes([], name="空", description="", refresh_minutes=60,
+                                 links=h.LINKS, lang="ja", cache=cache) == ics.to_ical(empty)
+
+
+def test_kept_vevent_is_not_reused_after_an_edit_in_the_same_second(app, h, now, admin,
+                                                                    make_event):
+    from gathering.calendar.cache import FeedCache
+
+    event = make_event(starts_at=h.day(2026, 12, 3, 18), title="学習会")
+    cache = FeedCache(1024 * 1024)
+    kw = {"name": "x", "description": "", "refresh_minutes": 60, "links": h.LINKS,
+          "lang": "ja", "cache": cache}
+    ics.public_feed_bytes([event], **kw)
+    events.update_event(db.session, admin, event, {"title": "学習会・改"}, now=now)
+    db.session.commit()
+    assert "学習会・改" in ics.public_feed_bytes([event], **kw).decode()
