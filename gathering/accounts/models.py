@@ -85,6 +85,11 @@ class User(UserMixin, db.Model):
         return self.role == Role.admin
 
     @property
+    def role_label(self):
+        """The role in the reader's language (世話人, 受付ボランティア, 管理者)."""
+        return Role(self.role).label
+
+    @property
     def branch_ids(self) -> set[int]:
         return {b.id for b in self.branches}
 

@@ -77,6 +77,7 @@ def test_login_and_logout_in_japanese(client, auth, make_user):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     page = client.get("/organizer/").get_data(as_text=True)
     assert "ログインしました。" in page
+    assert "（世話人）でログイン中です。" in page  # the role in words, not "organizer"
     assert client.get("/logout").status_code == 405  # logging out changes state: POST only
     response = client.post("/logout", follow_redirects=True)
     assert "ログアウトしました。" in response.get_data(as_text=True)
