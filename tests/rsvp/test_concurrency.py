@@ -104,3 +104,23 @@ def test_sixty_concurrent_signups_never_overbook(make_event, server):
     # are free at the end
     if event.capacity - event.seats_taken >= 1:
         assert all(r.party_size > event.capacity - event.seats_taken for r in waiting)
+
+
+def test_simultaneous_double_taps_make_one_registration(make_event, server):
+    event = make_event(capacity=10)
+    event_id = event.id
+    db.session.rollback()
+    url = f"{server}/api/v1/events/{event_id}/registrations"
+    body = {"contact": {"family_name": "Tanaka", "email": "tap@example.jp"},
+            "attendees": [{"category": "adult"}, {"category": "child"}],
+            "idempotency_key": "one-tap-twice"}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: _post(url, body), range(8)))
+    assert {s for s, _ in results} == {201}
+    assert len({b["id"] for _, b in results}) == 1
+    assert len({b["manage_url"] for _, b in results}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+        Registration.event_id == event_id)) == 1
+    db.session.refresh(event)
+    assert event.seats_taken == 2
