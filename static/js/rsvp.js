@@ -1,0 +1,62 @@
+/* Sign-up form: "add a person" without a round trip, and the waiting-list warning as the
+   party grows. The form works the same without this file (the buttons post back). */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-party-form]");
+  if (!form) return;
+  var party = form.querySelector("fieldset.party");
+  var add = party && party.querySelector("button[name=add_person]");
+  if (!add) return;
+  var data = form.dataset;
+  var max = parseInt(data.max, 10);
+  var left = data.seatsLeft ? parseInt(data.seatsLeft, 10) : null;
+  var ATTRS = ["name", "id", "for", "aria-describedby"];
+
+  function rows() { return party.querySelectorAll("fieldset.person"); }
+
+  function update() {
+    var n = rows().length;
+    party.querySelector("legend").textContent = data.legendMany.replace("{n}", n);
+    var warn = form.querySelector("[data-seats-short]");
+    if (warn && left !== null) warn.hidden = n <= left;
+    add.hidden = n >= max;
+    party.querySelectorAll("button[name=remove_person]").forEach(function (b) {
+      b.hidden = n < 2;
+    });
+  }
+
+  add.addEventListener("click", function (event) {
+    var all = rows();
+    var i = all.length;
+    if (i >= max) return;
+    event.preventDefault();
+    var row = all[i - 1].cloneNode(true);
+    row.querySelectorAll("*").forEach(function (el) {
+      ATTRS.forEach(function (a) {
+        var v = el.getAttribute(a);
+        if (v) el.setAttribute(a, v.replace(/attendees-\d+-/g, "attendees-" + i + "-"));
+      });
+    });
+    row.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (el.type === "checkbox") el.checked = false;
+      else if (el.tagName === "SELECT") el.selectedIndex = 0;
+      else el.value = "";
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("autofocus");
+    });
+    row.querySelectorAll(".error").forEach(function (el) { el.remove(); });
+    row.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    row.classList.remove("has-error");
+    row.querySelectorAll("details").forEach(function (d) { d.open = false; });
+    row.querySelector("legend").textContent = data.person.replace("{n}", i + 1);
+    var remove = row.querySelector("button[name=remove_person]");
+    if (remove) {
+      remove.value = String(i);
+      remove.textContent = data.remove.replace("{n}", i + 1);
+    }
+    all[i - 1].after(row);
+    update();
+    var first = row.querySelector("select, input:not([type=hidden])");
+    if (first) first.focus();
+  });
+})();
