@@ -244,7 +244,8 @@ OPENAPI_PATHS = {
     "/api/v1/checkins": {"post": {
         "summary": "Admit people of a party by ticket token at the door",
         "description": "Volunteer, organizer of the event's branch, or admin. Refusals: 409 "
-                       "wrong_event, cancelled, waitlisted, already_checked_in, revoked; "
+                       "wrong_event, cancelled, waitlisted, already_checked_in, revoked, "
+                       "event_cancelled; "
                        "404 unknown_token. The same nonce returns the first answer.",
         "operationId": "createCheckin", "security": [{"bearer": []}],
         "requestBody": {"required": True, "content": {_JSON: {"schema": {

@@ -79,6 +79,8 @@ def _validate_party(reg: Registration, event: Event) -> None:
     if reg.event_id != event.id:
         _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",
                                   title=reg.event.title), other_event_id=reg.event_id)
+    if event.is_cancelled:
+        _refuse("event_cancelled", _l("This event is cancelled."))
     if reg.ticket_revoked_at is not None:
         _refuse("revoked", _l("This ticket was replaced by a new one. Ask for the new ticket "
                               "or search the name."))
@@ -151,9 +153,9 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
              cash_received: int | None = None) -> dict:
     """Admit people of the party holding ``token`` (all by default) at ``event``'s door.
 
-    Refuses with codes ``unknown_token`` (404), ``wrong_event``, ``revoked``, ``cancelled``,
-    ``waitlisted`` and, when none of the chosen people is left to admit, ``already_checked_in``
-    (409). Admissions received from a phone that was offline (``was_offline``) are never
+    Refuses with codes ``unknown_token`` (404), ``wrong_event``, ``event_cancelled``,
+    ``revoked``, ``cancelled``, ``waitlisted`` and, when none of the chosen people is left to
+    admit, ``already_checked_in`` (409). Admissions received from a phone that was offline (``was_offline``) are never
     refused for being late: a person another device already admitted is logged as a
     ``conflict`` row and not counted twice. With ``cash_received`` the cash handed over is
     recorded against the balance (see ``take_cash``). The same ``nonce`` again returns the

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from gathering.checkin import services
 from gathering.errors import GatheringError, NotFound
-from gathering.events.services import get_event
+from gathering.events.services import get_event, list_branch_events
 from gathering.extensions import db, limiter
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
@@ -191,6 +191,16 @@ def cash(token: str):
 
 # ---------------------------------------------------------------------------------------
 # The door of one event: search, scanner, walk-ins, printed list
+
+
+@bp.get("/door/")
+def index():
+    """The events a volunteer can staff, soonest first: one tap to the scanner."""
+    if not current_user.is_authenticated:
+        return _login_redirect()
+    upcoming = [e for e in list_branch_events(db.session, current_user, now=utcnow())
+                if current_user.can_staff_branch(e.branch_id) and e.status != "draft"]
+    return render_template("checkin/index.html", events=upcoming)
 
 
 @bp.get("/door/events/<int:event_id>")

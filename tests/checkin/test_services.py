@@ -427,3 +427,16 @@ def test_a_phone_clock_in_the_future_is_not_trusted(door, make_registration, now
     services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
                       was_offline=True, scanned_at=now + timedelta(days=3), now=now)
     assert all(a.checked_in_at == now for a in reg.attendees)
+
+
+def test_no_admission_to_a_cancelled_event(door, make_registration, now):
+    from gathering.events import services as events
+
+    reg, _ = make_registration(door.event)
+    token = reg.ticket_token
+    events.cancel_event(db.session, door.organizer, door.event)
+    db.session.commit()
+    with pytest.raises(Conflict) as exc:
+        services.check_in(db.session, door.event, token, user=door.volunteer, now=now)
+    assert exc.value.code in ("event_cancelled", "cancelled")
+    assert _rows() == []

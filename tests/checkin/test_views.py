@@ -241,3 +241,13 @@ def test_door_screen_in_english(client, auth, door, make_registration):
     auth.login(door.volunteer)
     body = _text(client.get(f"/c/{reg.ticket_token}", headers={"Accept-Language": "en"}))
     assert "waiting list" in body
+
+
+def test_door_index_lists_the_events_to_staff(client, auth, door, make_event):
+    other = make_event(title="よその上映会")
+    auth.login(door.volunteer)
+    body = _text(client.get("/door/"))
+    assert f"/door/events/{door.event.id}/scanner" in body
+    assert "よその上映会" not in body and f"/door/events/{other.id}/" not in body
+    auth.logout()
+    assert "/login" in client.get("/door/").headers["Location"]
