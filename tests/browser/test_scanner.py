@@ -184,7 +184,8 @@ def test_door_screens_in_their_busy_states_are_accessible(live_server, quality, 
     gone, _ = make_registration(door.event, family_name="佐藤", kana=("サトウ", "ジロウ"),
                                 status="cancelled")
     base, event_id, email = live_server.url, door.event.id, door.volunteer.email
-    urls = {"party": f"/c/{reg.ticket_token}", "refused": f"/c/{gone.ticket_token}",
+    urls = {"index": "/door/", "party": f"/c/{reg.ticket_token}",
+            "refused": f"/c/{gone.ticket_token}",
             "search": f"/door/events/{event_id}?q=やまだ", "list": f"/door/events/{event_id}/list"}
     db.session.commit()
 
