@@ -55,6 +55,10 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(GatheringError)
     def _domain(exc: GatheringError):
+        # A refusal writes nothing: whatever the request flushed before it is undone.
+        from gathering.extensions import db
+
+        db.session.rollback()
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.fields)
         return render_template(
