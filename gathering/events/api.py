@@ -116,8 +116,8 @@ def events():
         raise ApiError(_l("Unknown kind of event."), code="unknown_kind", status=404)
     if start is None and end is None:
         start = utcnow()
-    query = services.public_events_query(branch=branch, kind=kind, start=start, end=end)
-    result = services.paginate(db.session, query, page, per_page)
+    result = services.list_public_events(db.session, branch=branch, kind=kind, start=start,
+                                         end=end, page=page, per_page=per_page)
     now = utcnow()
     return paginated([event_json(e, now) for e in result.items], page, per_page, result.total)
 

@@ -139,6 +139,9 @@ class Event(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("series_id", "original_starts_at", name="uq_events_series_occurrence"),
         sa.Index("ix_events_status_starts_at", "status", "starts_at"),
+        # the upcoming list walks starts_at; its count reads (status, ends_at)
+        sa.Index("ix_events_starts_at", "starts_at"),
+        sa.Index("ix_events_status_ends_at", "status", "ends_at"),
         sa.Index("ix_events_branch_starts_at", "branch_id", "starts_at"),
         sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_nonnegative"),
         sa.CheckConstraint("seats_taken >= 0", name="seats_taken_nonnegative"),

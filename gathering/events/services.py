@@ -95,8 +95,23 @@ def public_events_query(*, branch: Branch | None = None, kind: str | None = None
     return q.order_by(Event.starts_at, Event.id)
 
 
-def paginate(session, query, page: int, per_page: int) -> Page:
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+def list_public_events(session, *, branch: Branch | None = None, kind: str | None = None,
+                       start: datetime | None = None, end: datetime | None = None,
+                       page: int = 1, per_page: int = 20) -> Page:
+    """A page of public events (see public_events_query) with their total.
+
+    The page's rows also get a lower bound on ``starts_at`` (an event lasts at most
+    MAX_DURATION), which lets the database walk the starts_at index instead of sorting every
+    upcoming event; the count is left without it, where the (status, ends_at) index serves.
+    """
+    query = public_events_query(branch=branch, kind=kind, start=start, end=end)
+    rows = query if start is None else query.where(Event.starts_at >= start - MAX_DURATION)
+    return paginate(session, rows, page, per_page, count_query=query)
+
+
+def paginate(session, query, page: int, per_page: int, *, count_query=None) -> Page:
+    total = session.scalar(sa.select(sa.func.count()).select_from(
+        (count_query if count_query is not None else query).order_by(None).subquery()))
     items = list(
         session.scalars(
             query.options(sa.orm.selectinload(Event.fees), sa.orm.joinedload(Event.venue),

@@ -42,8 +42,9 @@ def _listing(template: str, **extra):
         branch = extra["branch"]
     now = utcnow()
     start, end = window if window else (now, None)
-    query = services.public_events_query(branch=branch, kind=kind, start=start, end=end)
-    result = services.paginate(db.session, query, page, current_app.config["EVENTS_PER_PAGE"])
+    result = services.list_public_events(db.session, branch=branch, kind=kind, start=start,
+                                         end=end, page=page,
+                                         per_page=current_app.config["EVENTS_PER_PAGE"])
     return render_template(
         template,
         page=result,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:09:47.983179
+Create Date: 2026-11-27 04:25:43.345134
 
 """
 from alembic import op
@@ -155,6 +155,8 @@ def upgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_branch_starts_at', ['branch_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_series_id'), ['series_id'], unique=False)
+        batch_op.create_index('ix_events_starts_at', ['starts_at'], unique=False)
+        batch_op.create_index('ix_events_status_ends_at', ['status', 'ends_at'], unique=False)
         batch_op.create_index('ix_events_status_starts_at', ['status', 'starts_at'], unique=False)
 
     op.create_table('cash_counts',
@@ -348,6 +350,8 @@ def downgrade():
     op.drop_table('cash_counts')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_status_starts_at')
+        batch_op.drop_index('ix_events_status_ends_at')
+        batch_op.drop_index('ix_events_starts_at')
         batch_op.drop_index(batch_op.f('ix_events_series_id'))
         batch_op.drop_index('ix_events_branch_starts_at')
 
