@@ -496,7 +496,9 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
     """
     check_can_manage(user, event.branch_id)
-    if event.status == EventStatus.cancelled and data.get("status") != EventStatus.published:
+    if event.status == EventStatus.cancelled:
+        # Calendars have already removed it and families were told; a cancelled event is
+        # final (publish_event refuses it too). Create a new event instead.
         raise Conflict(_l("This event is cancelled."), code="event_cancelled")
     if (data.get("status") == EventStatus.draft and event.status == EventStatus.published
             and registrations_count(session, event)):
@@ -527,7 +529,6 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
         cancel_event(session, user, event, now=now)
     elif status and status != event.status:
         event.status = status
-        event.cancelled_at = None
     if event.series_id is not None:
         event.is_detached = True
     if any(getattr(event, k) != v for k, v in before.items()) and status != "cancelled":

@@ -154,6 +154,11 @@ def test_create_and_patch_with_a_bearer_token(client, organizer):
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
     assert_error(client.patch(f"/api/v1/events/{event_id}", json={"status": "cancelled"},
                               headers=headers), 409, "event_cancelled")
+    # A cancelled event is final: no un-cancelling, no edits (calendars already dropped it).
+    for change in ({"status": "published"}, {"title": "やっぱり開催"}):
+        assert_error(client.patch(f"/api/v1/events/{event_id}", json=change, headers=headers),
+                     409, "event_cancelled")
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["status"] == "cancelled"
 
 
 def test_writes_need_a_valid_token(client, organizer):
