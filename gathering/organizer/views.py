@@ -200,9 +200,15 @@ def event_publish(event_id: int):
     return redirect(url_for("organizer.event", event_id=event.id))
 
 
-@bp.post("/events/<int:event_id>/cancel")
+@bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
 def event_cancel(event_id: int):
+    """GET asks first (a mistaken tap would tell every family and calendar); POST cancels."""
     event = services.get_event_for_user(db.session, event_id, current_user)
+    if request.method == "GET":
+        if event.is_cancelled:
+            return redirect(url_for("organizer.event", event_id=event.id))
+        return render_template("organizer/event_cancel.html", event=event, form=ConfirmForm(),
+                               registrations=services.registrations_count(db.session, event))
     if ConfirmForm().validate_on_submit():
         try:
             services.cancel_event(db.session, current_user, event)

@@ -17,6 +17,7 @@ PROTECTED = [
     ("GET", "/organizer/events/{event}/edit", "manage"),
     ("POST", "/organizer/events/{event}/edit", "manage"),
     ("POST", "/organizer/events/{event}/publish", "manage"),
+    ("GET", "/organizer/events/{event}/cancel", "manage"),
     ("POST", "/organizer/events/{event}/cancel", "manage"),
     ("GET", "/organizer/events/new", "organizer"),
     ("POST", "/organizer/events/new", "organizer"),
@@ -128,6 +129,13 @@ def test_create_edit_publish_and_cancel_an_event_through_the_forms(client, auth,
     assert event.title == "みんな食堂 よこはま" and event.capacity == 25
 
     client.post(f"/organizer/events/{event.id}/publish")
+    db.session.expire_all()
+    assert event.status == "published"
+    # The cancel button asks first; asking changes nothing.
+    page = client.get(f"/organizer/events/{event.id}").get_data(as_text=True)
+    assert f'href="/organizer/events/{event.id}/cancel"' in page
+    confirm = client.get(f"/organizer/events/{event.id}/cancel").get_data(as_text=True)
+    assert "このイベントを中止しますか？" in confirm and "0組" in confirm
     db.session.expire_all()
     assert event.status == "published"
     response = client.post(f"/organizer/events/{event.id}/cancel", follow_redirects=True)
