@@ -51,4 +51,8 @@ def login():
 def logout():
     logout_user()
     flash(_("Logged out."), "success")
-    return redirect(url_for("events.index"))
+    response = redirect(url_for("events.index"))
+    # The door scanner keeps the event's check-in list (allergies included) on the phone for
+    # offline use; logging out wipes it, with the scanner's service worker and caches.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
