@@ -68,6 +68,13 @@ class Config:
     RATELIMIT_CHECKIN = os.environ.get("RATELIMIT_CHECKIN", "600 per minute")
     RATELIMIT_API_WRITE = os.environ.get("RATELIMIT_API_WRITE", "120 per minute")
 
+    # Public listing pages (index, branch pages) are kept this many seconds for visitors who
+    # are not logged in: seats left may lag by that much; sign-up itself always counts live.
+    PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 10)
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")  # "RedisCache" for several servers
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    CACHE_THRESHOLD = _int("CACHE_THRESHOLD", 2000)  # most pages kept per process (SimpleCache)
+
     # Recurring series: how far ahead occurrences are materialised.
     SERIES_HORIZON_MONTHS = _int("SERIES_HORIZON_MONTHS", 6)
     EVENTS_PER_PAGE = _int("EVENTS_PER_PAGE", 20)
@@ -124,6 +131,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - a method name, not a password
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    PAGE_CACHE_SECONDS = 0  # tests see every change at once; test_page_cache turns it on
+    CACHE_TYPE = "SimpleCache"
     MAIL_SERVER = ""
 
 

@@ -61,7 +61,7 @@ class _DatabaseId(IntegerConverter):
 
 def _init_extensions(app: Flask) -> None:
     from gathering import models  # noqa: F401 - every model registered before use
-    from gathering.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from gathering.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from gathering.i18n import select_locale
 
     db.init_app(app)
@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(BASE_DIR / "translations"),
     )
     limiter.init_app(app)
+    cache.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

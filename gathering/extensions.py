@@ -6,6 +6,7 @@ import contextvars
 import sqlite3
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,6 +30,7 @@ migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 #: Whether a new SQLite transaction takes the write lock at once (BEGIN IMMEDIATE).

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, session
+from flask_login import current_user
 
 from gathering.accounts.services import get_branch, list_branches
 from gathering.events import services
 from gathering.events.models import EventKind
-from gathering.extensions import db
+from gathering.extensions import cache, db
+from gathering.i18n import current_lang
 from gathering.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
@@ -36,6 +38,38 @@ def _filters():
     return branch, kind, month, window, page
 
 
+def _not_cacheable() -> bool:
+    """Only the anonymous, message-free view of a listing is shared between visitors."""
+    return (current_app.config["PAGE_CACHE_SECONDS"] <= 0 or current_user.is_authenticated
+            or bool(session.get("_flashes")))
+
+
+def _page_key(*args, **kwargs) -> str:
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)) if k != "lang")
+    return f"page:{current_lang()}:{request.path}?{query}"
+
+
+def _page_timeout() -> int:
+    return current_app.config["PAGE_CACHE_SECONDS"]
+
+
+def cached_listing(view):
+    """Keep an anonymous listing page for PAGE_CACHE_SECONDS (Flask-Caching).
+
+    The pages render a few dozen events with their fees and seats: caching them for a few
+    seconds is what lets one small server stand a rush of residents opening the same page.
+    """
+    wrapped = cache.cached(timeout=None, make_cache_key=_page_key, unless=_not_cacheable)(view)
+
+    def view_with_timeout(*args, **kwargs):
+        wrapped.cache_timeout = _page_timeout()
+        return wrapped(*args, **kwargs)
+
+    view_with_timeout.__name__ = view.__name__
+    view_with_timeout.__doc__ = view.__doc__
+    return view_with_timeout
+
+
 def _listing(template: str, **extra):
     branch, kind, month, window, page = _filters()
     if "branch" in extra:
@@ -59,6 +93,7 @@ def _listing(template: str, **extra):
 
 
 @bp.get("/")
+@cached_listing
 def index():
     return _listing("events/index.html")
 
@@ -82,6 +117,7 @@ def detail(event_id: int):
 
 
 @bp.get("/branches/<slug>")
+@cached_listing
 def branch(slug: str):
     return _listing("events/branch.html", branch=get_branch(db.session, slug))
 
