@@ -59,8 +59,29 @@ def get_registration_by_ticket(session, token: str) -> Registration:
         sa.select(Registration).where(Registration.ticket_token == token)
         .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category)))
     if reg is None:
+        if session.scalar(sa.select(Registration.id).where(
+                Registration.replaced_ticket_token == token)) is not None:
+            _refuse("revoked", _l("This ticket was replaced by a new one. Ask for the new "
+                                  "ticket or search the name."))
         raise NotFound(_l("This ticket is not known."), code="unknown_token")
     return reg
+
+
+def replace_ticket(session, reg: Registration, *, user: User) -> str:
+    """Give the party a new ticket QR (a lost phone, a screenshot shared too widely).
+
+    The old code is refused at the door with ``revoked`` from then on. Organizers of the
+    event's branch only. Returns the new ticket token.
+    """
+    if not user.can_manage_branch(reg.event.branch_id):
+        raise Forbidden()
+    if reg.status == RegistrationStatus.cancelled:
+        raise Conflict(_l("This sign-up was cancelled."), code="cancelled")
+    reg.replaced_ticket_token = reg.ticket_token
+    reg.ticket_token = new_token()
+    reg.ticket_revoked_at = None
+    session.flush()
+    return reg.ticket_token
 
 
 def check_staff(user: User | None, event: Event) -> None:

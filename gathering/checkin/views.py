@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -18,10 +19,12 @@ from flask_login import current_user
 
 from gathering.checkin import services
 from gathering.errors import GatheringError, NotFound
-from gathering.events.services import get_event, list_branch_events
+from gathering.events.services import get_event, get_event_for_user, list_branch_events
 from gathering.extensions import db, limiter
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
+from gathering.rsvp.forms import CancelForm
+from gathering.rsvp.models import Registration
 from gathering.security import new_token
 from gathering.timeutil import utcnow
 
@@ -282,3 +285,26 @@ def service_worker():
     response.headers["Service-Worker-Allowed"] = "/door/"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.post("/organizer/events/<int:event_id>/registrations/<int:registration_id>/ticket")
+def replace_ticket(event_id: int, registration_id: int):
+    """An organizer gives a party a new ticket QR; the old one is refused at the door."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    event = get_event_for_user(db.session, event_id, current_user)
+    reg = db.session.get(Registration, registration_id)
+    if reg is None or reg.event_id != event.id:
+        raise NotFound()
+    if not CancelForm().validate():
+        abort(400)
+    try:
+        services.replace_ticket(db.session, reg, user=current_user)
+    except GatheringError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s has a new ticket: the old QR code no longer works. Their manage "
+                "page shows the new one.", name=reg.full_name), "success")
+    return redirect(url_for("rsvp.registrations", event_id=event.id))

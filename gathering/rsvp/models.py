@@ -52,6 +52,8 @@ class Registration(db.Model):
     #: the check-in token in the ticket QR (/c/<token>); separate from the manage token
     ticket_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     ticket_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the ticket token this one replaced (a lost or shared QR): scanning it is refused
+    replaced_ticket_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: secret of the personal calendar feed reached from the manage page
     feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))

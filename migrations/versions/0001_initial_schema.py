@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 04:25:43.345134
+Create Date: 2026-11-27 04:34:19.884500
 
 """
 from alembic import op
@@ -202,6 +202,7 @@ def upgrade():
     sa.Column('manage_token_hash', sa.String(length=64), nullable=False),
     sa.Column('ticket_token', sa.String(length=64), nullable=False),
     sa.Column('ticket_revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('replaced_ticket_token', sa.String(length=64), nullable=True),
     sa.Column('feed_token', sa.String(length=64), nullable=True),
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('is_walk_in', sa.Boolean(), nullable=False),
@@ -217,6 +218,7 @@ def upgrade():
     sa.UniqueConstraint('event_id', 'idempotency_key', name=op.f('uq_registrations_event_id')),
     sa.UniqueConstraint('feed_token', name=op.f('uq_registrations_feed_token')),
     sa.UniqueConstraint('manage_token_hash', name=op.f('uq_registrations_manage_token_hash')),
+    sa.UniqueConstraint('replaced_ticket_token', name=op.f('uq_registrations_replaced_ticket_token')),
     sa.UniqueConstraint('ticket_token', name=op.f('uq_registrations_ticket_token'))
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
