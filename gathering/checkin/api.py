@@ -90,6 +90,13 @@ def _with_retry(work):
         raise
 
 
+def _answered(result: dict, token: str) -> tuple[dict, dict]:
+    """The service's answer with the party as it stands in the same transaction, built
+    before the commit so nothing has to be loaded again after it."""
+    reg = services.get_registration_by_ticket(db.session, token)
+    return result, registration_json(db.session, reg)
+
+
 @bp.post("/checkins")
 @limiter.limit(_checkin_limit)
 def create_checkin():
@@ -101,10 +108,9 @@ def create_checkin():
                   device=_device(data), scanned_at=_scanned_at(data),
                   was_offline=data.get("was_offline") is True,
                   cash_received=_optional_int(data, "cash_received"))
-    result = _with_retry(lambda: services.check_in(db.session, event, token, **kwargs))
-    reg = services.get_registration_by_ticket(db.session, token)
-    db.session.refresh(reg)
-    body = {"registration": registration_json(db.session, reg),
+    result, party = _with_retry(lambda: _answered(
+        services.check_in(db.session, event, token, **kwargs), token))
+    body = {"registration": party,
             "admitted": result["admitted"], "already": result["already"],
             "conflicts": result["conflicts"], "amount_due": result["amount_due"],
             "balance": result["balance"], "change": result["change"],
@@ -119,13 +125,10 @@ def undo_checkin():
     data = json_body()
     event = services.get_event_for_door(db.session, _event_id(data), user)
     token = _token(data)
-    result = _with_retry(lambda: services.undo_check_in(
+    result, party = _with_retry(lambda: _answered(services.undo_check_in(
         db.session, event, token, user=user, attendee_ids=data.get("attendee_ids"),
-        nonce=data.get("nonce"), device=_device(data)))
-    reg = services.get_registration_by_ticket(db.session, token)
-    db.session.refresh(reg)
-    return jsonify({"registration": registration_json(db.session, reg),
-                    "undone": result["undone"]})
+        nonce=data.get("nonce"), device=_device(data)), token))
+    return jsonify({"registration": party, "undone": result["undone"]})
 
 
 @bp.get("/events/<int:event_id>/checkin-list")
