@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 
+from flask import has_request_context
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
@@ -15,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 # Constraint names that Alembic can drop again on every database.
 naming_convention = {
@@ -61,3 +63,11 @@ def _sqlite_on_begin(conn):  # pragma: no cover - trivial
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+
+
+@event.listens_for(Session, "after_commit")
+def _reads_after_commit(session):  # pragma: no cover - trivial
+    # A request commits once; what it loads afterwards (the answer, the confirmation mail)
+    # only reads, and must not queue behind other writers for SQLite's lock again.
+    if has_request_context():
+        sqlite_write_intent.set(False)
