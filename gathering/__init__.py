@@ -160,5 +160,5 @@ def _is_private(req) -> bool:
     from flask_login import current_user
 
     return bool(getattr(current_user, "is_authenticated", False)) or req.path.startswith(
-        ("/r/", "/c/", "/organizer", "/checkin", "/api/v1/registrations")
+        ("/r/", "/c/", "/organizer", "/door", "/api/v1/registrations")
     )
