@@ -72,7 +72,7 @@ def update() -> None:
         if not po_path(locale).exists():
             _pybabel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", locale)
         _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", locale,
-                 "--no-fuzzy-matching", "--ignore-obsolete", "--omit-header")
+                 "--no-fuzzy-matching", "--ignore-obsolete")
     en = _read(po_path("en"), "en")
     for message in en:
         if not message.id:
@@ -83,6 +83,8 @@ def update() -> None:
             message.string = message.id
         message.flags.discard("fuzzy")
     _write(po_path("en"), en)
+    # One layout for both catalogs (pybabel wraps at 76 columns, apply writes at 100).
+    _write(po_path("ja"), _read(po_path("ja"), "ja"))
 
 
 def missing() -> dict:
