@@ -8,13 +8,45 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from gathering.accounts.models import User
 from gathering.checkin import services
 from gathering.checkin.models import CheckIn
 from gathering.errors import GatheringError
+from gathering.events.models import Event
 from gathering.extensions import db
 from gathering.rsvp.models import Attendee
 
 pytestmark = pytest.mark.slow
+
+
+def at_once(app, phones: int, user_id: int, event_id: int, work) -> list:
+    """Run ``work(user, event, n)`` on ``phones`` threads released together, each in its own
+    app context, session and transaction. Returns each one's result, or its refusal code."""
+    barrier = threading.Barrier(phones)
+    outcomes: list = []
+
+    def phone(n: int) -> None:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            event = db.session.get(Event, event_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                outcome = work(user, event, n)
+                db.session.commit()
+                outcomes.append(outcome)
+            except GatheringError as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(phones)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
 
 
 def test_two_phones_one_ticket_admit_once(app, door, make_registration, now):
@@ -22,36 +54,15 @@ def test_two_phones_one_ticket_admit_once(app, door, make_registration, now):
     token, event_id, user_id, reg_id = reg.ticket_token, door.event.id, door.volunteer.id, reg.id
     db.session.commit()
     db.session.remove()
-    barrier = threading.Barrier(4)
-    outcomes: list = []
 
-    def phone(n: int) -> None:
-        with app.app_context():
-            from gathering.accounts.models import User
-            from gathering.events.models import Event
+    def scan(user, event, n):
+        result = services.check_in(db.session, event, token, user=user, nonce=f"phone-{n}",
+                                   now=now)
+        return f"ok:{len(result['admitted'])}"
 
-            user = db.session.get(User, user_id)
-            event = db.session.get(Event, event_id)
-            db.session.commit()
-            barrier.wait()
-            try:
-                result = services.check_in(db.session, event, token, user=user,
-                                           nonce=f"phone-{n}", now=now)
-                db.session.commit()
-                outcomes.append(("ok", len(result["admitted"])))
-            except GatheringError as exc:
-                db.session.rollback()
-                outcomes.append((exc.code, 0))
-            finally:
-                db.session.remove()
+    outcomes = at_once(app, 4, user_id, event_id, scan)
 
-    threads = [threading.Thread(target=phone, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    assert sorted(outcomes) == [("already_checked_in", 0)] * 3 + [("ok", 3)]
+    assert sorted(outcomes) == ["already_checked_in"] * 3 + ["ok:3"]
     assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 3
     assert db.session.scalar(sa.select(sa.func.count(Attendee.id)).where(
         Attendee.registration_id == reg_id, Attendee.checked_in_at.is_not(None))) == 3
@@ -62,39 +73,15 @@ def test_walk_ins_at_once_never_exceed_capacity(app, door, make_registration, no
     event_id, user_id = door.event.id, door.volunteer.id
     db.session.commit()
     db.session.remove()
-    barrier = threading.Barrier(5)
-    outcomes: list = []
 
-    def phone(n: int) -> None:
-        with app.app_context():
-            from gathering.accounts.models import User
-            from gathering.events.models import Event
+    def walk_in(user, event, n):
+        services.admit_walk_in(db.session, event,
+                               services.WalkIn(counts={"adult": 1}, family_name=f"来場{n}"),
+                               user=user, nonce=f"w{n}", now=now)
+        return "ok"
 
-            user = db.session.get(User, user_id)
-            event = db.session.get(Event, event_id)
-            db.session.commit()
-            barrier.wait()
-            try:
-                services.admit_walk_in(db.session, event,
-                                       services.WalkIn(counts={"adult": 1},
-                                                       family_name=f"来場{n}"),
-                                       user=user, nonce=f"w{n}", now=now)
-                db.session.commit()
-                outcomes.append("ok")
-            except GatheringError as exc:
-                db.session.rollback()
-                outcomes.append(exc.code)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=phone, args=(n,)) for n in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = at_once(app, 5, user_id, event_id, walk_in)
 
     assert sorted(outcomes) == ["full", "full", "ok", "ok", "ok"]
-    from gathering.events.models import Event
-
     event = db.session.get(Event, event_id)
     assert event.seats_taken == 10
