@@ -15,11 +15,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.http import is_resource_modified
 
+from gathering import pagecache
 from gathering.accounts.services import list_branches
 from gathering.calendar import ics, services
 from gathering.calendar.cache import feed_cache
 from gathering.errors import GatheringError
-from gathering.extensions import db
+from gathering.extensions import cache, db
 from gathering.i18n import current_lang
 from gathering.timeutil import utcnow
 
@@ -127,7 +128,20 @@ def _feed_name(feed: services.FeedFilter) -> str:
 def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Response:
     """A public feed. Its ETag is a hash of everything its bytes depend on (the feed's
     version in the database, the day, language, base URL and settings), so a 304 costs
-    one aggregate query and an unchanged feed is built once (cache.py)."""
+    one aggregate query and an unchanged feed is built once (cache.py).
+
+    The version found is kept PAGE_CACHE_SECONDS for the same URL, like the public pages:
+    calendar apps polling a feed then cost no query at all, and an edit reaches the feed
+    at most that many seconds later."""
+    key = f"feed:{request.host}{request.full_path}"
+    known = cache.get(key) if pagecache.timeout() > 0 else None
+    if known is not None:
+        etag, modified = known
+        if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
+            return calendar_response(b"", modified, etag=etag)
+        body = feed_cache().get(etag)
+        if body is not None:
+            return calendar_response(body, modified, etag=etag)
     feed = _filters(branch=branch, kind=kind)
     lang = _feed_lang()
     now = utcnow()
@@ -135,16 +149,18 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
     window = {"now": now, "past_days": config["FEED_PAST_DAYS"],
               "cancelled_days": config["CANCELLED_EVENTS_IN_FEED_DAYS"]}
     version = services.feed_version(db.session, feed, **window)
-    key = repr((
+    key_parts = repr((
         [(b.id, b.slug, b.name) for b in feed.branches], feed.kinds, lang,
         config.get("PUBLIC_BASE_URL") or request.host_url, config["FEED_REFRESH_MINUTES"],
         window["past_days"], window["cancelled_days"], version))
-    etag = hashlib.sha256(key.encode()).hexdigest()[:40]
+    etag = hashlib.sha256(key_parts.encode()).hexdigest()[:40]
     modified = _http_date(version.last_modified)
+    if pagecache.timeout() > 0:
+        cache.set(key, (etag, modified), timeout=pagecache.timeout())
     if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
         return calendar_response(b"", modified, etag=etag)
-    cache = feed_cache()
-    body = cache.get(etag)
+    bodies = feed_cache()
+    body = bodies.get(etag)
     if body is None:
         events = services.feed_events(db.session, feed, **window)
         with force_locale(lang):
@@ -154,7 +170,7 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
                               "the event's page."),
                 refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang,
                 cache=feed_cache("vevents"))
-        cache.put(etag, body)
+        bodies.put(etag, body)
     return calendar_response(body, modified, etag=etag)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, session
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, render_template, request
 
+from gathering import pagecache
 from gathering.accounts.services import get_branch, list_branches
 from gathering.events import services
 from gathering.events.models import EventKind
-from gathering.extensions import cache, db
-from gathering.i18n import current_lang
+from gathering.extensions import db
 from gathering.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
@@ -38,36 +37,22 @@ def _filters():
     return branch, kind, month, window, page
 
 
-def _not_cacheable() -> bool:
-    """Only the anonymous, message-free view of a listing is shared between visitors."""
-    return (current_app.config["PAGE_CACHE_SECONDS"] <= 0 or current_user.is_authenticated
-            or bool(session.get("_flashes")))
-
-
-def _page_key(*args, **kwargs) -> str:
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)) if k != "lang")
-    return f"page:{current_lang()}:{request.path}?{query}"
-
-
-def _page_timeout() -> int:
-    return current_app.config["PAGE_CACHE_SECONDS"]
-
-
 def cached_listing(view):
-    """Keep an anonymous listing page for PAGE_CACHE_SECONDS (Flask-Caching).
+    """Keep an anonymous listing page for PAGE_CACHE_SECONDS (gathering/pagecache.py).
 
     The pages render a few dozen events with their fees and seats: caching them for a few
     seconds is what lets one small server stand a rush of residents opening the same page.
     """
-    wrapped = cache.cached(timeout=None, make_cache_key=_page_key, unless=_not_cacheable)(view)
 
-    def view_with_timeout(*args, **kwargs):
-        wrapped.cache_timeout = _page_timeout()
-        return wrapped(*args, **kwargs)
+    def view_with_cache(*args, **kwargs):
+        if not pagecache.shareable():
+            return view(*args, **kwargs)
+        return pagecache.cached_page(pagecache.page_key(),
+                                     lambda: (view(*args, **kwargs), None))
 
-    view_with_timeout.__name__ = view.__name__
-    view_with_timeout.__doc__ = view.__doc__
-    return view_with_timeout
+    view_with_cache.__name__ = view.__name__
+    view_with_cache.__doc__ = view.__doc__
+    return view_with_cache
 
 
 def _listing(template: str, **extra):
@@ -100,20 +85,32 @@ def index():
 
 @bp.get("/events/<int:event_id>")
 def detail(event_id: int):
+    """An event, with its sign-up form while sign-up is open. Anonymous visitors share one
+    rendering for PAGE_CACHE_SECONDS, each with a CSRF token and request key of their own."""
+    if pagecache.shareable():
+        return pagecache.cached_page(pagecache.page_key("event"),
+                                     lambda: _detail(event_id))
+    return _detail(event_id)[0]
+
+
+def _detail(event_id: int) -> tuple[str, str | None]:
+    """The rendered event page and its sign-up form's idempotency key (None without form)."""
     from gathering.rsvp.forms import build_signup_form
 
     event = services.get_event(db.session, event_id)
     now = utcnow()
     state = services.signup_state(event, now)
-    return render_template(
+    form = build_signup_form(event) if state == "open" else None
+    html = render_template(
         "events/detail.html",
         event=event,
         now=now,
         signup_state=state,
         seats=services.seats_state(event, current_app.config["FEW_SEATS_LEFT"]),
         few=current_app.config["FEW_SEATS_LEFT"],
-        signup_form=build_signup_form(event) if state == "open" else None,
+        signup_form=form,
     )
+    return html, form.idempotency_key.data if form else None
 
 
 @bp.get("/branches/<slug>")

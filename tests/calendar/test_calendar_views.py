@@ -408,3 +408,49 @@ def test_a_branch_with_a_japanese_slug_has_a_feed(client, make_branch):
     response = client.get(url.removeprefix("http://localhost"))
     assert response.status_code == 200
     assert client.get("/calendar/branches/%E6%97%AD%E5%B7%9D.ics").status_code == 200
+
+
+def test_polling_a_feed_costs_no_query_within_the_page_cache_time(make_app, app, h, branch,
+                                                                   make_event, soon, admin):
+    """Calendar apps poll: a known feed version is kept PAGE_CACHE_SECONDS per URL, so a
+    304 or a kept body needs no database; an edit shows once that time is over."""
+    from gathering.extensions import cache
+
+    event = make_event(branch, starts_at=soon)
+    db.session.commit()
+    cached_app = make_app(PAGE_CACHE_SECONDS=60)
+    client = cached_app.test_client()
+    url = f"/calendar/branches/{branch.slug}.ics"
+    with cached_app.app_context():
+        cache.clear()
+        first = client.get(url)
+        etag = first.headers["ETag"]
+        statements = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa_event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+            again = client.get(url)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", before)
+        assert statements == []
+        assert again.status_code == 200 and again.data == first.data
+        assert again.headers["ETag"] == etag
+        # another URL (language, filter) is its own entry; a bad one is never kept
+        assert client.get(url + "?lang=en").headers["ETag"] != etag
+        assert client.get(url + "?lang=xx").status_code == 400
+        assert client.get(url + "?lang=xx").status_code == 400
+        assert client.get("/calendar/branches/nowhere.ics").status_code == 404
+
+    events.update_event(db.session, admin, event, {"title": "冬の子ども食堂"})
+    db.session.commit()
+    with cached_app.app_context():
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+        cache.clear()  # the cache time is over
+        changed = client.get(url, headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["ETag"] != etag
+        assert "冬の子ども食堂" in changed.get_data(as_text=True)
+        cache.clear()

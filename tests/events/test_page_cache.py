@@ -1,8 +1,13 @@
-"""The public listings are kept a few seconds for visitors who are not logged in."""
+"""Public pages are kept a few seconds for visitors who are not logged in (pagecache.py)."""
+
+import re
 
 import pytest
+import sqlalchemy as sa
 
+from gathering.events.models import Event
 from gathering.extensions import cache, db
+from gathering.rsvp.models import Registration
 
 
 @pytest.fixture
@@ -49,3 +54,95 @@ def test_a_page_with_a_message_is_never_shared(cached_client, make_event, make_u
     page = cached_client.get("/").get_data(as_text=True)  # carries "logged out"
     assert "ログアウトしました。" in page
     assert "ログアウトしました。" not in cached_client.get("/").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The event page: one rendering shared, the visitor's secrets their own
+
+
+def hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}"[^>]*value="([^"]+)"', page) or re.search(
+        rf'value="([^"]+)"[^>]*name="{name}"', page)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def guarded_app(make_app):
+    """Pages cached and CSRF checked, as in production."""
+    cached_app = make_app(PAGE_CACHE_SECONDS=60, WTF_CSRF_ENABLED=True)
+    with cached_app.app_context():
+        cache.clear()
+    yield cached_app
+    with cached_app.app_context():
+        cache.clear()
+
+
+def retitle(event_id: int, title: str) -> None:
+    db.session.commit()
+    db.session.get(Event, event_id).title = title
+    db.session.commit()
+
+
+def sign_up(client, event_id: int, page: str, family_name: str):
+    return client.post(f"/events/{event_id}/signup", data={
+        "csrf_token": hidden(page, "csrf_token"),
+        "idempotency_key": hidden(page, "idempotency_key"),
+        "family_name": family_name, "given_name": "花子", "family_name_kana": "やまだ",
+        "given_name_kana": "はなこ", "phone": "090-1234-5678", "email": "",
+        "attendees-0-category": "adult"})
+
+
+def test_event_page_is_shared_but_each_visitor_gets_own_token_and_key(guarded_app,
+                                                                       make_event):
+    event_id = make_event(capacity=10, title="最初の題").id
+    db.session.commit()  # end the test's read so the other app's write can begin
+    one, two = guarded_app.test_client(), guarded_app.test_client()
+    first = one.get(f"/events/{event_id}").get_data(as_text=True)
+    retitle(event_id, "あとの題")
+    second = two.get(f"/events/{event_id}").get_data(as_text=True)
+    # the same rendering (the edit shows once the cache time is over) ...
+    assert "最初の題" in second and "あとの題" not in second
+    assert "\x00" not in second
+    # ... with a CSRF token and a request key of each visitor's own
+    assert hidden(first, "csrf_token") != hidden(second, "csrf_token")
+    assert hidden(first, "idempotency_key") != hidden(second, "idempotency_key")
+    # both sign up with what their page carried: two parties, not one replayed
+    assert sign_up(two, event_id, second, "二番").status_code == 302
+    assert sign_up(one, event_id, first, "一番").status_code == 302
+    db.session.commit()
+    names = set(db.session.scalars(sa.select(Registration.family_name)
+                                   .where(Registration.event_id == event_id)))
+    assert names == {"一番", "二番"}
+    db.session.commit()
+    # a token of another visitor's session is refused
+    stolen = sign_up(guarded_app.test_client(), event_id, first, "三番")
+    assert stolen.status_code == 400
+
+
+def test_event_page_cache_is_per_language_and_not_for_staff(guarded_app, make_event,
+                                                          make_user):
+    from tests.conftest import PASSWORD
+
+    event_id = make_event(capacity=10, title="最初の題").id
+    email = make_user("organizer").email
+    db.session.commit()
+    visitor = guarded_app.test_client()
+    assert 'lang="ja"' in visitor.get(f"/events/{event_id}").get_data(as_text=True)
+    english = visitor.get(f"/events/{event_id}?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in english and "Sign up" in english
+    retitle(event_id, "あとの題")
+    staff = guarded_app.test_client()
+    login_page = staff.get("/login").get_data(as_text=True)
+    staff.post("/login", data={"email": email, "password": PASSWORD,
+                               "csrf_token": hidden(login_page, "csrf_token")})
+    assert "あとの題" in staff.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "あとの題" not in visitor.get(f"/events/{event_id}").get_data(as_text=True)
+
+
+def test_unknown_event_is_not_kept(guarded_app, make_event):
+    client = guarded_app.test_client()
+    assert client.get("/events/999999").status_code == 404
+    event_id = make_event().id
+    db.session.commit()
+    assert client.get(f"/events/{event_id}").status_code == 200
