@@ -8,9 +8,24 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test setup lint catalogs migrate bench bench-pg clean
+.PHONY: run test setup system-packages lint catalogs migrate bench bench-pg clean
 
-setup: $(VENV)/.installed static/vendor/.installed catalogs
+setup: system-packages $(VENV)/.installed static/vendor/.installed catalogs
+
+# Debian packages the PDF receipts (WeasyPrint) need: a Japanese font, and HarfBuzz's
+# subsetter (smaller PDFs). Installed with apt-get when missing and allowed (root);
+# elsewhere a warning says what to install.
+SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0
+system-packages:
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	[ -z "$$missing" ] && exit 0; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "apt-get install $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	  echo "warning: PDF receipts need: apt-get install $$missing" >&2; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
