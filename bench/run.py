@@ -207,27 +207,32 @@ def measure(base: str, fx: dict, token: str, tokens_file: Path) -> list[Row]:
     rows: list[Row] = []
     auth = {"Authorization": f"Bearer {token}"}
 
-    def page(name: str, path: str, target: str = "≥60% of bare") -> Row:
+    def page(name: str, path: str, target: str = "≥60% of bare",
+             headers: dict | None = None) -> Row:
         row = Row(name, target=target)
-        status, _h, _b = fetch(base + path)
+        status, _h, _b = fetch(base + path, headers=headers)
         if status != 200:
             row.missing = f"GET {path} → {status}"
         else:
-            wrk(base + path, duration=min(2, DURATION))  # warm-up
-            row.result = wrk(base + path)
+            wrk(base + path, duration=min(2, DURATION), headers=headers)  # warm-up
+            row.result = wrk(base + path, headers=headers)
         rows.append(row)
         return row
 
     page("GET / (upcoming events)", "/")
     page("GET /events/<id> (with sign-up form)", f"/events/{fx['page_event']}")
 
+    # calendar apps (Google's, Apple's) send Accept-Encoding: gzip, and so do these rows
+    gz = {"Accept-Encoding": "gzip"}
     feed_path = f"/calendar/branches/{fx['branch']}.ics"
-    full = page(f"GET {fx['branch']}.ics (full)", feed_path)
-    status, headers, body = fetch(base + feed_path)
+    full = page(f"GET {fx['branch']}.ics (full, gzip)", feed_path, headers=gz)
+    _s, _h, plain = fetch(base + feed_path)
+    status, headers, body = fetch(base + feed_path, headers=gz)
     if status == 200:
-        full.notes.append(f"{body.count(b'BEGIN:VEVENT')} VEVENTs, {len(body) // 1024} KB")
+        full.notes.append(f"{plain.count(b'BEGIN:VEVENT')} VEVENTs, {len(plain) // 1024} KB, "
+                          f"{len(body) // 1024} KB gzipped")
         alone = Row("  same, 1 client", target="p50 < 100 ms")
-        alone.result = wrk(base + feed_path, connections=1, threads=1)
+        alone.result = wrk(base + feed_path, connections=1, threads=1, headers=gz)
         alone.met = bool(alone.result["requests"]) and alone.ms("p50_us") < 100
         rows.append(alone)
     etag = {k.lower(): v for k, v in headers.items()}.get("etag")
@@ -237,7 +242,7 @@ def measure(base: str, fx: dict, token: str, tokens_file: Path) -> list[Row]:
     elif not etag:
         not_modified.missing = "no ETag on the feed"
     else:
-        cond = {"If-None-Match": etag}
+        cond = {"If-None-Match": etag, **gz}
         s304, _h, _b = fetch(base + feed_path, headers=cond)
         if s304 != 304:
             not_modified.missing = f"If-None-Match → {s304}, not 304"

@@ -51,7 +51,8 @@ class FeedCache:
 
 
 def feed_cache(part: str = "feeds") -> FeedCache:
-    """This app's cache of whole feeds (``"feeds"``) or of single VEVENTs (``"vevents"``),
+    """This app's cache of whole feeds (``"feeds"``), of the same gzip-compressed
+    (``"gzip"``) or of single VEVENTs (``"vevents"``),
     FEED_CACHE_MB megabytes each; 0 turns caching off."""
     key = f"{EXTENSION_KEY}.{part}"
     cache = current_app.extensions.get(key)

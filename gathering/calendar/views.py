@@ -7,6 +7,7 @@ one URL must always give the same bytes (its ETag). Filters combine: any feed ta
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from datetime import UTC, datetime
 
@@ -136,12 +137,9 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
     key = f"feed:{request.host}{request.full_path}"
     known = cache.get(key) if pagecache.timeout() > 0 else None
     if known is not None:
-        etag, modified = known
-        if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
-            return calendar_response(b"", modified, etag=etag)
-        body = feed_cache().get(etag)
-        if body is not None:
-            return calendar_response(body, modified, etag=etag)
+        answer = _kept_feed(*known)
+        if answer is not None:
+            return answer
     feed = _filters(branch=branch, kind=kind)
     lang = _feed_lang()
     now = utcnow()
@@ -157,11 +155,8 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
     modified = _http_date(version.last_modified)
     if pagecache.timeout() > 0:
         cache.set(key, (etag, modified), timeout=pagecache.timeout())
-    if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
-        return calendar_response(b"", modified, etag=etag)
-    bodies = feed_cache()
-    body = bodies.get(etag)
-    if body is None:
+    answer = _kept_feed(etag, modified)
+    if answer is None:
         events = services.feed_events(db.session, feed, **window)
         with force_locale(lang):
             body = ics.public_feed_bytes(
@@ -170,8 +165,36 @@ def _public_feed(*, branch: str | None = None, kind: str | None = None) -> Respo
                               "the event's page."),
                 refresh_minutes=config["FEED_REFRESH_MINUTES"], links=_links(), lang=lang,
                 cache=feed_cache("vevents"))
-        bodies.put(etag, body)
-    return calendar_response(body, modified, etag=etag)
+        feed_cache().put(etag, body)
+        answer = _kept_feed(etag, modified, body)
+    return answer
+
+
+def _kept_feed(etag: str, modified: datetime, body: bytes | None = None) -> Response | None:
+    """The answer for a feed version whose bytes are kept: 304 when the client has them,
+    else the bytes, gzip-compressed (once a version) when the client takes gzip — calendar
+    apps do, and a thousand events shrink from about 650 KB to a tenth. None when the
+    bytes are neither given nor kept by this process."""
+    packed = request.accept_encodings["gzip"] > 0
+    tag = f"{etag}-gz" if packed else etag  # two representations, two strong ETags
+    response = None
+    if not is_resource_modified(request.environ, etag=tag, last_modified=modified):
+        response = calendar_response(b"", modified, etag=tag)
+    else:
+        body = body if body is not None else feed_cache().get(etag)
+        if body is None:
+            return None
+        if packed:
+            zipped = feed_cache("gzip").get(etag)
+            if zipped is None:
+                zipped = gzip.compress(body, compresslevel=6, mtime=0)
+                feed_cache("gzip").put(etag, zipped)
+            response = calendar_response(zipped, modified, etag=tag)
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = calendar_response(body, modified, etag=tag)
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 @bp.get("/events/<int:event_id>.ics")

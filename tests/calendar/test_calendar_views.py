@@ -454,3 +454,40 @@ def test_polling_a_feed_costs_no_query_within_the_page_cache_time(make_app, app,
         assert changed.status_code == 200 and changed.headers["ETag"] != etag
         assert "冬の子ども食堂" in changed.get_data(as_text=True)
         cache.clear()
+
+
+def test_feed_is_gzipped_for_clients_that_take_it(client, h, branch, make_event, soon):
+    """Calendar apps send Accept-Encoding: gzip; a feed then travels compressed, under an
+    ETag of its own, and answers 304 to it."""
+    import gzip
+
+    make_event(branch, starts_at=soon)
+    url = f"/calendar/branches/{branch.slug}.ics"
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    again = client.get(url, headers={"Accept-Encoding": "gzip",
+                                     "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    # a client that refuses gzip gets the plain bytes
+    refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+
+
+def test_feeds_work_with_the_feed_cache_off(make_app, app, h, branch, make_event, soon):
+    import gzip
+
+    make_event(branch, starts_at=soon, title="キャッシュなし")
+    db.session.commit()
+    client = make_app(FEED_CACHE_MB=0).test_client()
+    url = f"/calendar/branches/{branch.slug}.ics"
+    plain = client.get(url)
+    assert plain.status_code == 200 and "キャッシュなし" in plain.get_data(as_text=True)
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(packed.data) == plain.data
+    assert client.get(url, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
