@@ -131,10 +131,17 @@ def _register_hooks(app: Flask) -> None:
     only what they must (the benchmark measures them against a bare Flask route)."""
     from flask_babel import refresh
 
-    from gathering.extensions import sqlite_write_intent
+    from gathering.extensions import csrf, sqlite_write_intent
     from gathering.i18n import remember_locale
 
     app.session_interface = SessionInterface()
+
+    # CSRF is checked here, for the methods that need it, instead of by Flask-WTF's own
+    # hook, which looks up the view's exemptions on every request, GETs included.
+    check_csrf = app.config.get("WTF_CSRF_CHECK_DEFAULT", True)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf_methods = frozenset(app.config.get("WTF_CSRF_METHODS") or
+                             ("POST", "PUT", "PATCH", "DELETE"))
 
     @app.before_request
     def _request_state():
@@ -144,9 +151,12 @@ def _register_hooks(app: Flask) -> None:
         g.pop("_login_user", None)
         g.pop("_lang", None)
         refresh()
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
         # Reads never take SQLite's write lock; writes take it at BEGIN (see extensions.py).
-        g._intent_token = sqlite_write_intent.set(
-            request.method not in ("GET", "HEAD", "OPTIONS"))
+        g._intent_token = sqlite_write_intent.set(writes)
+        if (writes and check_csrf and request.method in csrf_methods
+                and app.config["WTF_CSRF_ENABLED"]):
+            csrf.protect(apply_exemptions=True)
 
     @app.teardown_request
     def _reset_intent(exc):
@@ -158,10 +168,11 @@ def _register_hooks(app: Flask) -> None:
     def _headers(response):
         remember_locale(response)
         headers = response.headers
+        present = {name.lower() for name, _ in headers}
         for name, value in SECURITY_HEADERS:
-            if name not in headers:
-                headers[name] = value
-        if "Cache-Control" not in headers and request.endpoint != "static":
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "cache-control" not in present and request.endpoint != "static":
             headers["Cache-Control"] = "no-store" if _is_private(request) else "no-cache"
         return response
 

@@ -23,6 +23,8 @@ def select_locale() -> str:
 
 def remember_locale(response):
     """Keep a ?lang= choice in a cookie so the next page is in the same language."""
+    if b"lang=" not in request.query_string:
+        return response
     chosen = request.args.get("lang")
     if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
