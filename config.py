@@ -38,6 +38,7 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    #: PostgreSQL connections are checked before use (a restarted server); SQLite's are not
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
     # Sessions are signed cookies: the app servers keep no state of their own.

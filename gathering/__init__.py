@@ -36,6 +36,11 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        # A file on this machine has no connection that can go stale: no ping before each
+        # request's first statement (a tenth of a page's time).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
 
     # Ids in URLs are database integers: a larger number is simply unknown (404), never an
     # overflow in the database driver (500).
