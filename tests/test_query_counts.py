@@ -21,8 +21,10 @@ from gathering.timeutil import utcnow
 
 #: no page or feed below may need more statements than this (BEGIN included)
 MAX_STATEMENTS = 12
-#: a check-in writes (log rows, idempotency record) and answers with the registration
-MAX_CHECKIN_STATEMENTS = 30
+#: a check-in (BEGIN and COMMIT not counted): the token with its user and branches, the
+#: event, the nonce, the party with its people and fees, the admissions, the log rows, the
+#: ledger's sums, the nonce's answer. PostgreSQL adds the people's row locks.
+MAX_CHECKIN_STATEMENTS = 8
 
 
 @contextlib.contextmanager
@@ -149,7 +151,8 @@ def test_check_in_does_not_grow_with_the_event_size(app, client, make_user, make
     grow(events=400, registrations=800, feed_events=50, seed=9)
     status, large = check_in(2)
     assert status == 200
-    assert len(large) == len(small) <= MAX_CHECKIN_STATEMENTS, "\n".join(large)
+    ceiling = MAX_CHECKIN_STATEMENTS + (db.engine.dialect.name == "postgresql")
+    assert len(large) == len(small) <= ceiling, "\n".join(large)
 
 
 # ---------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from gathering.checkin import services
 from gathering.errors import GatheringError, ValidationFailed
 from gathering.extensions import db, limiter
 from gathering.i18n import current_lang
+from gathering.rsvp.models import Registration
 from gathering.rsvp.serialize import registration_json
 
 
@@ -90,11 +91,23 @@ def _with_retry(work):
         raise
 
 
-def _answered(result: dict, token: str) -> tuple[dict, dict]:
+def _answered(admission: services.Admission, token: str) -> tuple[dict, dict]:
     """The service's answer with the party as it stands in the same transaction, built
-    before the commit so nothing has to be loaded again after it."""
-    reg = services.get_registration_by_ticket(db.session, token)
-    return result, registration_json(db.session, reg)
+    before the commit so nothing has to be loaded again after it. The service hands over
+    the party it admitted; a replayed nonce finds the party by its ticket, as it stands."""
+    reg = admission.registration
+    if reg is None:
+        reg = services.get_registration_by_ticket(db.session, token)
+    return admission.result, registration_json(db.session, reg, admission.money)
+
+
+def _undone(result: dict, token: str) -> tuple[dict, dict]:
+    """``_answered`` for an undo: the party is in the session already (the identity map
+    gives it without a statement), unless the nonce was replayed."""
+    reg = None
+    if not result.get("replayed"):
+        reg = db.session.get(Registration, result["registration_id"])
+    return _answered(services.Admission(result, reg), token)
 
 
 @bp.post("/checkins")
@@ -109,7 +122,7 @@ def create_checkin():
                   was_offline=data.get("was_offline") is True,
                   cash_received=_optional_int(data, "cash_received"))
     result, party = _with_retry(lambda: _answered(
-        services.check_in(db.session, event, token, **kwargs), token))
+        services.admit(db.session, event, token, **kwargs), token))
     body = {"registration": party,
             "admitted": result["admitted"], "already": result["already"],
             "conflicts": result["conflicts"], "amount_due": result["amount_due"],
@@ -125,7 +138,7 @@ def undo_checkin():
     data = json_body()
     event = services.get_event_for_door(db.session, _event_id(data), user)
     token = _token(data)
-    result, party = _with_retry(lambda: _answered(services.undo_check_in(
+    result, party = _with_retry(lambda: _undone(services.undo_check_in(
         db.session, event, token, user=user, attendee_ids=data.get("attendee_ids"),
         nonce=data.get("nonce"), device=_device(data)), token))
     return jsonify({"registration": party, "undone": result["undone"]})

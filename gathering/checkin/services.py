@@ -14,7 +14,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gathering import idempotency
 from gathering.accounts.models import User
@@ -47,6 +48,12 @@ def _refuse(code: str, message, **details):
 # Lookups
 
 
+# Built once (every scan runs it): the party with its people and their fee categories.
+_BY_TICKET = (
+    sa.select(Registration).where(Registration.ticket_token == sa.bindparam("token"))
+    .options(joinedload(Registration.attendees).joinedload(Attendee.fee_category)))
+
+
 def get_registration_by_ticket(session, token: str) -> Registration:
     """The registration whose ticket QR carries ``token``. Raises NotFound ``unknown_token``.
 
@@ -55,9 +62,7 @@ def get_registration_by_ticket(session, token: str) -> Registration:
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
         raise NotFound(_l("This ticket is not known."), code="unknown_token")
-    reg = session.scalar(
-        sa.select(Registration).where(Registration.ticket_token == token)
-        .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category)))
+    reg = session.scalars(_BY_TICKET, {"token": token}).unique().one_or_none()
     if reg is None:
         if session.scalar(sa.select(Registration.id).where(
                 Registration.replaced_ticket_token == token)) is not None:
@@ -168,6 +173,17 @@ def _scope(event: Event) -> str:
 # Admission and undo
 
 
+@dataclass
+class Admission:
+    """What ``admit`` did: the JSON-ready answer (``check_in``'s, stored for the nonce), and
+    the party and its money as they stand in this transaction, so an answer can be built
+    without loading them again. A replayed nonce loads nothing: ``registration`` is None."""
+
+    result: dict
+    registration: Registration | None = None
+    money: fees.Totals | None = None
+
+
 def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None,
              nonce: str | None = None, device: str = "", now: datetime | None = None,
              scanned_at: datetime | None = None, was_offline: bool = False,
@@ -182,36 +198,50 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
     recorded against the balance (see ``take_cash``). The same ``nonce`` again returns the
     first answer and writes nothing. Returns a JSON-ready dict.
     """
+    return admit(session, event, token, user=user, attendee_ids=attendee_ids, nonce=nonce,
+                 device=device, now=now, scanned_at=scanned_at, was_offline=was_offline,
+                 cash_received=cash_received).result
+
+
+def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
+          nonce: str | None = None, device: str = "", now: datetime | None = None,
+          scanned_at: datetime | None = None, was_offline: bool = False,
+          cash_received: int | None = None) -> Admission:
+    """``check_in``, returning the party and its money along with the answer (the API
+    serialises them in the same transaction). Same rules, same refusals."""
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
     check_staff(user, event)
     if nonce:
         record = idempotency.get_record(session, _scope(event), nonce)
         if record is not None:
-            return dict(record.response, replayed=True)
+            return Admission(dict(record.response, replayed=True))
     reg = get_registration_by_ticket(session, token)
     _validate_party(reg, event)
     chosen = _pick(reg, attendee_ids)
-    _lock_attendees(session, [a.id for a in chosen])
+    _lock_attendees(session, chosen)
     device = _clean_device(device)
     if scanned_at is not None and (scanned_at > now or not was_offline):
         scanned_at = None  # a phone's clock ahead of ours, or an online scan: our time
-    admitted, already, conflicts = [], [], []
+    admitted, already, conflicts, log = [], [], [], []
     for person in chosen:
         if person.checked_in_at is not None:
             already.append(person.id)
             if was_offline:
                 conflicts.append(person.id)
-                session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at,
-                                 was_offline, conflict=True))
+                log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
+                                       was_offline, conflict=True))
             continue
         person.checked_in_at = scanned_at or now
         admitted.append(person.id)
-        session.add(_row(reg, person, "in", user, nonce, device, now, scanned_at, was_offline))
+        log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
+                               was_offline))
     if not admitted and not was_offline:
         _refuse("already_checked_in", _l("Everyone chosen is already checked in."),
                 attendee_ids=already)
     session.flush()
+    if log:  # in one statement: nothing reads the rows back as objects in this request
+        session.execute(sa.insert(CheckIn), log)
     result = {"registration_id": reg.id, "admitted": admitted, "already": already,
               "conflicts": conflicts, "alerts": alerts_of(reg), "payment_id": None,
               "change": None}
@@ -220,26 +250,43 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
                                     nonce=f"checkin:{nonce}" if nonce else None, now=now)
         result["payment_id"] = payment.id if payment else None
         result["change"] = change
+    money = fees.totals(session, reg)
     result["amount_due"] = fees.amount_due(reg)
-    result["balance"] = fees.balance(session, reg)
+    result["balance"] = result["amount_due"] - money.paid
     if nonce:
         idempotency.save_record(session, _scope(event), nonce, result)
-    return result
+    return Admission(result, reg, money)
 
 
-def _lock_attendees(session, ids: list[int]) -> None:
-    """Row locks on PostgreSQL (two phones, one person); SQLite's write lock already holds."""
-    if ids:
-        session.scalars(sa.select(Attendee).where(Attendee.id.in_(ids)).with_for_update()
-                        .execution_options(populate_existing=True)).all()
+def _lock_attendees(session, people: list[Attendee]) -> None:
+    """Two phones scanning one person must never both admit them.
+
+    On PostgreSQL the chosen people's rows are locked (SELECT … FOR UPDATE, held until
+    commit) and their state read again: the other phone may have committed since the party
+    was loaded. On SQLite the request's write transaction (BEGIN IMMEDIATE) was taken before
+    the party was read, so what was read is current and nothing needs sending.
+    """
+    if not people or session.get_bind().dialect.name == "sqlite":
+        return
+    by_id = {a.id: a for a in people}
+    rows = session.execute(
+        sa.select(Attendee.id, Attendee.checked_in_at, Attendee.cancelled_at)
+        .where(Attendee.id.in_(by_id)).with_for_update())
+    for attendee_id, checked_in_at, cancelled_at in rows:
+        set_committed_value(by_id[attendee_id], "checked_in_at", checked_in_at)
+        set_committed_value(by_id[attendee_id], "cancelled_at", cancelled_at)
 
 
-def _row(reg, person, action, user, nonce, device, now, scanned_at=None, was_offline=False,
-         conflict=False) -> CheckIn:
-    return CheckIn(event_id=reg.event_id, registration_id=reg.id, attendee_id=person.id,
-                   action=action, nonce=nonce, device=device, scanned_at=scanned_at or now,
-                   was_offline=bool(was_offline), conflict=conflict,
-                   user_id=user.id if user else None, created_at=now)
+def _row_values(reg, person, action, user, nonce, device, now, scanned_at=None,
+                was_offline=False, conflict=False) -> dict:
+    return dict(event_id=reg.event_id, registration_id=reg.id, attendee_id=person.id,
+                action=action, nonce=nonce, device=device, scanned_at=scanned_at or now,
+                was_offline=bool(was_offline), conflict=conflict,
+                user_id=user.id if user else None, created_at=now)
+
+
+def _row(*args, **kwargs) -> CheckIn:
+    return CheckIn(**_row_values(*args, **kwargs))
 
 
 def undo_check_in(session, event: Event, token: str, *, user: User, attendee_ids=None,
@@ -262,7 +309,7 @@ def undo_check_in(session, event: Event, token: str, *, user: User, attendee_ids
         _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",
                                   title=reg.event.title))
     chosen = _pick(reg, attendee_ids)
-    _lock_attendees(session, [a.id for a in chosen])
+    _lock_attendees(session, chosen)
     undone = []
     for person in chosen:
         if person.checked_in_at is None:

@@ -18,6 +18,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context, has_request_context, url_for
@@ -85,6 +86,27 @@ def received(session, registration: Registration) -> int:
         sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0))
         .where(Payment.registration_id == registration.id,
                Payment.method != PaymentMethod.waived.value)) or 0
+
+
+class Totals(NamedTuple):
+    """A party's ledger summed: ``paid`` as ``paid()``, ``received`` as ``received()``."""
+
+    paid: int
+    received: int
+
+
+# Built once: every check-in answer sums its party's ledger.
+_TOTALS = sa.select(
+    sa.func.coalesce(sa.func.sum(Payment.amount), 0),
+    sa.func.coalesce(sa.func.sum(sa.case(
+        (Payment.method != PaymentMethod.waived.value, Payment.amount), else_=0)), 0),
+).where(Payment.registration_id == sa.bindparam("registration_id"))
+
+
+def totals(session, registration: Registration) -> Totals:
+    """``paid`` and ``received`` of the party in one statement (an answer needing both)."""
+    row = session.execute(_TOTALS, {"registration_id": registration.id}).one()
+    return Totals(int(row[0] or 0), int(row[1] or 0))
 
 
 def balance(session, registration: Registration) -> int:
@@ -812,10 +834,16 @@ def _no_fetch(url, *args, **kwargs):
     raise ValueError(f"receipts load nothing from {url}")
 
 
-def receipt_url(registration: Registration) -> str | None:
-    """Where staff issue or view this party's receipt (None while nothing was paid)."""
+def receipt_url(registration: Registration, *, received_yen: int | None = None
+                ) -> str | None:
+    """Where staff issue or view this party's receipt (None while nothing was paid).
+    ``received_yen``: ``received()`` when the caller has it already."""
     session = object_session(registration)
-    if session is None or registration.id is None or received(session, registration) <= 0:
+    if session is None or registration.id is None:
+        return None
+    if received_yen is None:
+        received_yen = received(session, registration)
+    if received_yen <= 0:
         return None
     if has_request_context():
         return url_for("fees.registration_receipt", registration_id=registration.id,

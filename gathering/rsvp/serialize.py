@@ -10,9 +10,28 @@ def _iso(value):
     return to_local(value).isoformat() if value else None
 
 
-def registration_json(session, reg) -> dict:
+def registration_json(session, reg, money: fees.Totals | None = None) -> dict:
+    """The registration object. ``money``: the party's ``fees.totals`` when the caller
+    summed the ledger already in this transaction (else one statement sums it here)."""
     due = fees.amount_due(reg)
-    paid = fees.paid(session, reg)
+    if money is None:
+        money = fees.totals(session, reg)
+    paid = money.paid
+    expected = 0
+    attendees = []
+    for a in reg.active_attendees:
+        category = a.fee_category
+        if category is not None:
+            expected += category.amount
+        attendees.append({
+            "id": a.id,
+            "category": category.code if category else None,
+            "name": a.name,
+            "allergens": list(a.allergens or []),
+            "diets": list(a.diets or []),
+            "note": a.note,
+            "checked_in_at": _iso(a.checked_in_at),
+        })
     return {
         "id": reg.id,
         "event_id": reg.event_id,
@@ -26,27 +45,15 @@ def registration_json(session, reg) -> dict:
             "email": reg.email,
         },
         "message": reg.message,
-        "attendees": [
-            {
-                "id": a.id,
-                "category": a.fee_category.code if a.fee_category else None,
-                "name": a.name,
-                "allergens": list(a.allergens or []),
-                "diets": list(a.diets or []),
-                "note": a.note,
-                "checked_in_at": _iso(a.checked_in_at),
-            }
-            for a in reg.active_attendees
-        ],
+        "attendees": attendees,
         "is_walk_in": reg.is_walk_in,
         "amount_due": due,
         #: what the party owes if everyone comes (the door's expectation)
-        "amount_expected": sum(a.fee_category.amount for a in reg.active_attendees
-                               if a.fee_category is not None),
+        "amount_expected": expected,
         "paid": paid,
         "balance": due - paid,
         "created_at": _iso(reg.created_at),
         "promoted_at": _iso(reg.promoted_at),
         "cancelled_at": _iso(reg.cancelled_at),
-        "receipt_url": fees.receipt_url(reg),
+        "receipt_url": fees.receipt_url(reg, received_yen=money.received),
     }

@@ -1,5 +1,7 @@
 """Organizer accounts: passwords, login, rate limit, cookies, logout, CSRF, API tokens."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -67,6 +69,22 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(make_user):
     assert services.user_for_token(db.session, "x" * 10_000) is None
     row.revoked_at = row.last_used_at
     assert services.user_for_token(db.session, token) is None
+
+
+def test_token_use_is_written_only_when_it_is_stale(make_user, now):
+    user = make_user("volunteer")
+    token = services.create_token(db.session, user)
+    row = db.session.scalar(sa.select(ApiToken))
+    assert services.user_for_token(db.session, token, now=now) is user
+    assert row.last_used_at == now
+    db.session.commit()
+    later = now + services.TOKEN_USE_PRECISION - timedelta(seconds=1)
+    assert services.user_for_token(db.session, token, now=later) is user
+    assert not db.session.dirty  # a request a minute later writes nothing
+    assert row.last_used_at == now
+    much_later = now + services.TOKEN_USE_PRECISION
+    assert services.user_for_token(db.session, token, now=much_later) is user
+    assert row.last_used_at == much_later
 
 
 def test_login_and_logout_in_japanese(client, auth, make_user):

@@ -247,6 +247,19 @@ def test_waiver_needs_a_reason_and_stays_within_the_balance(cafeteria, make_regi
     assert fees.received(db.session, reg) == 0
 
 
+def test_totals_sum_paid_and_received_in_one_statement(cafeteria, make_registration,
+                                                       organizer, volunteer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult", "adult"))
+    assert fees.totals(db.session, reg) == (0, 0)
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 300, "cash", user=volunteer)
+    fees.record_payment(db.session, reg, 300, "waived", reason="減免", user=organizer)
+    fees.record_refund(db.session, reg, 100, "cash", user=organizer, reason="返金")
+    totals = fees.totals(db.session, reg)
+    assert totals == (fees.paid(db.session, reg), fees.received(db.session, reg)) == (500, 200)
+    assert (totals.paid, totals.received) == (500, 200)
+
+
 # ---------------------------------------------------------------------------------------
 # Money view and cash counts
 
