@@ -25,6 +25,10 @@ MAX_STATEMENTS = 12
 #: event, the nonce, the party with its people and fees, the admissions, the log rows, the
 #: ledger's sums, the nonce's answer. PostgreSQL adds the people's row locks.
 MAX_CHECKIN_STATEMENTS = 8
+#: a sign-up of two (COMMIT not counted): the event with its fees and venue, the
+#: idempotency key, the registration, its people (SQLite: one statement a person), the
+#: seats; PostgreSQL adds the event's row lock and inserts the people in one statement
+MAX_SIGNUP_STATEMENTS = 6
 
 
 @contextlib.contextmanager
@@ -153,6 +157,47 @@ def test_check_in_does_not_grow_with_the_event_size(app, client, make_user, make
     assert status == 200
     ceiling = MAX_CHECKIN_STATEMENTS + (db.engine.dialect.name == "postgresql")
     assert len(large) == len(small) <= ceiling, "\n".join(large)
+
+
+def test_sign_up_does_not_grow_and_loads_nothing_after_the_commit(app, client, make_event):
+    if not any(r.rule == "/api/v1/events/<int:event_id>/registrations"
+               for r in app.url_map.iter_rules()):
+        pytest.skip("POST /api/v1/events/<id>/registrations is not built yet")
+    grow(events=40, registrations=80, feed_events=5, seed=12)
+    event_id = make_event(capacity=4).id
+    committed: list[int] = []
+
+    def sign_up(n: int) -> tuple[int, list[str], list[int]]:
+        body = {"contact": {"family_name": "山田", "given_name": "花子",
+                            "family_name_kana": "やまだ", "given_name_kana": "はなこ",
+                            "phone": "090-1234-5678", "email": f"hanako{n}@example.jp"},
+                "attendees": [{"category": "child", "allergens": ["egg"]},
+                              {"category": "adult"}],
+                "consent": True, "idempotency_key": f"k{n}"}
+        committed.clear()
+
+        def on_commit(conn):
+            committed.append(len(statements))
+
+        with counting() as statements:
+            sa.event.listen(db.engine, "commit", on_commit)
+            try:
+                response = client.post(f"/api/v1/events/{event_id}/registrations", json=body)
+            finally:
+                sa.event.remove(db.engine, "commit", on_commit)
+        return response.status_code, statements, response.get_json()["status"]
+
+    sign_up(0)  # warm-up
+    status, small, state = sign_up(1)
+    assert (status, state) == (201, "confirmed")
+    after_commit = small[committed[0]:]
+    assert after_commit == [], after_commit  # the answer and the mail were ready before it
+    grow(events=400, registrations=800, feed_events=50, seed=13)
+    status, large, state = sign_up(2)
+    assert (status, state) == (201, "waitlisted")  # the guarded UPDATE took no seat
+    ceiling = MAX_SIGNUP_STATEMENTS + (db.engine.dialect.name == "postgresql")
+    assert len(large) == len(small) <= ceiling, "\n".join(large)
+    assert large[committed[0]:] == []
 
 
 # ---------------------------------------------------------------------------------------

@@ -131,9 +131,15 @@ def month_window(month: str) -> tuple[datetime, datetime]:
     return start, start + relativedelta(months=1)
 
 
-def get_event(session, event_id: int, *, include_drafts: bool = False) -> Event:
-    """An event by id; drafts only when asked (organizer pages). Raises NotFound."""
-    event = session.get(Event, event_id)
+def get_event(session, event_id: int, *, include_drafts: bool = False,
+              with_fees: bool = False) -> Event:
+    """An event by id; drafts only when asked (organizer pages). Raises NotFound.
+
+    ``with_fees``: its fee categories and venue come in the same statement (a sign-up
+    reads both, the confirmation mail the venue)."""
+    options = [sa.orm.joinedload(Event.fees), sa.orm.joinedload(Event.venue)] if with_fees \
+        else None
+    event = session.get(Event, event_id, options=options)
     if event is None or (event.status == EventStatus.draft and not include_drafts):
         raise NotFound(_l("This event does not exist."))
     return event
@@ -788,20 +794,30 @@ def take_seats(session, event: Event, count: int, *, allow_overbook: bool = Fals
     A guarded UPDATE (``seats_taken + n <= capacity``) is atomic on SQLite and PostgreSQL
     alike; on PostgreSQL the row stays locked until commit, on SQLite the write transaction
     (BEGIN IMMEDIATE) already serialises writers. Keep it in the same transaction as the
-    attendee rows it counts.
+    attendee rows it counts, on an event from ``lock_event``: when no seat was taken the
+    row did not change, so the locked ``seats_taken`` the session holds is still current.
     """
     if count <= 0:
         return True
-    stmt = sa.update(Event).where(Event.id == event.id)
+    # A table UPDATE, not the ORM's (which costs as much again in Python); so flush first,
+    # as the ORM's UPDATE would, and set the new count on the object below.
+    session.flush()
+    col = Event.__table__.c
+    stmt = sa.update(Event.__table__).where(col.id == event.id)
     if not allow_overbook:
-        stmt = stmt.where(sa.or_(Event.capacity.is_(None),
-                                 Event.seats_taken + count <= Event.capacity))
+        stmt = stmt.where(sa.or_(col.capacity.is_(None), col.seats_taken + count <= col.capacity))
     # updated_at stays: a seat taken is not an edit (calendar feeds key on updated_at)
-    result = session.execute(stmt.values(seats_taken=Event.seats_taken + count,
-                                         updated_at=Event.updated_at)
-                             .execution_options(synchronize_session=False))
-    session.refresh(event, ["seats_taken"])
-    return result.rowcount == 1
+    stmt = stmt.values(seats_taken=col.seats_taken + count, updated_at=col.updated_at)
+    if not session.get_bind().dialect.update_returning:
+        result = session.execute(stmt)
+        session.refresh(event, ["seats_taken"])
+        return result.rowcount == 1
+    # The new count comes back with the UPDATE (SQLite ≥ 3.35, PostgreSQL): no reload.
+    taken = session.execute(stmt.returning(col.seats_taken)).scalar_one_or_none()
+    if taken is None:
+        return False
+    sa.orm.attributes.set_committed_value(event, "seats_taken", taken)
+    return True
 
 
 def release_seats(session, event: Event, count: int) -> None:
@@ -817,11 +833,20 @@ def release_seats(session, event: Event, count: int) -> None:
 
 
 def lock_event(session, event_id: int) -> Event:
-    """Load an event for a change of its seats: a row lock on PostgreSQL (SELECT … FOR
-    UPDATE); on SQLite the write transaction already holds the database lock."""
-    event = session.scalar(
-        sa.select(Event).where(Event.id == event_id).with_for_update()
-        .execution_options(populate_existing=True))
+    """Load an event for a change of its seats, current and locked until commit.
+
+    PostgreSQL: SELECT … FOR UPDATE, read again even if the session holds the event (with
+    its venue, which reading again would otherwise drop: a confirmation mail names it).
+    SQLite: the write transaction (BEGIN IMMEDIATE, taken before anything was read) already
+    holds the database lock, so the event as this transaction loaded it is current; it comes
+    from the session when it is there, without a statement."""
+    if session.get_bind().dialect.name == "sqlite":
+        event = session.get(Event, event_id)
+    else:
+        event = session.scalar(
+            sa.select(Event).where(Event.id == event_id).with_for_update(of=Event)
+            .options(sa.orm.joinedload(Event.venue))
+            .execution_options(populate_existing=True))
     if event is None:
         raise NotFound(_l("This event does not exist."))
     return event

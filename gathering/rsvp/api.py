@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -46,22 +48,42 @@ def signup_answer(reg, token: str) -> dict:
 @limits.signup_per_ip
 @limits.signup_per_event
 def create_registration(event_id: int):
-    event = events.get_event(db.session, event_id)
+    event = events.get_event(db.session, event_id, with_fees=True)
     body = json_body()
     result = services.register(
         db.session, event, body, now=utcnow(), idempotency_key=body.get("idempotency_key"),
         max_party_size=current_app.config["MAX_PARTY_SIZE"])
-    db.session.commit()
-    if not result.replayed:
-        from gathering.rsvp.views import send_registration_mail
+    answer = signup_answer(result.registration, result.manage_token)
+    with _kept_after_commit(db.session()):
+        db.session.commit()
+        if not result.replayed:
+            from gathering.rsvp.views import send_registration_mail
 
-        send_registration_mail(result.registration, result.manage_token)
-    response = jsonify(signup_answer(result.registration, result.manage_token))
+            send_registration_mail(result.registration, result.manage_token)
+    response = jsonify(answer)
     response.status_code = 201
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@contextmanager
+def _kept_after_commit(session):
+    """Commit without expiring what the session holds, for the block's reads only.
+
+    The answer is built before the commit; the confirmation mail is sent after it and reads
+    the registration, its people and the event as this transaction wrote them, which the
+    commit made true. Without this they would all be loaded again. Afterwards everything is
+    expired as a commit would have, so nothing stale outlives the block.
+    """
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = keep
+        session.expire_all()
 
 
 @bp.get("/events/<int:event_id>/registrations")

@@ -382,8 +382,11 @@ def register(session, event: Event, raw: dict, *, now: datetime,
 
     key = idempotency_key or new_token()
     token = derive_manage_token(event.id, key, secret=secret)
+    # Seats first, in the same transaction: the row is then written once, with its status.
+    seated = events.take_seats(session, event, party, allow_overbook=allow_overbook)
     reg = Registration(
-        event_id=event.id, status=RegistrationStatus.waitlisted.value,
+        event_id=event.id,
+        status=(RegistrationStatus.confirmed if seated else RegistrationStatus.waitlisted).value,
         family_name=cleaned["family_name"], given_name=cleaned["given_name"],
         family_name_kana=cleaned["family_name_kana"],
         given_name_kana=cleaned["given_name_kana"],
@@ -394,9 +397,6 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     for i, person in enumerate(cleaned["attendees"]):
         reg.attendees.append(_attendee(person, i, now))
     session.add(reg)
-    session.flush()
-    if events.take_seats(session, event, party, allow_overbook=allow_overbook):
-        reg.status = RegistrationStatus.confirmed.value
     session.flush()
     return SignupResult(reg, token)
 
