@@ -38,8 +38,10 @@ def get_record(session, scope: str, key: str) -> IdempotencyRecord | None:
     )
 
 
-def save_record(session, scope: str, key: str, response: dict, status_code: int = 200):
-    record = IdempotencyRecord(scope=scope, key=key, response=response, status_code=status_code)
-    session.add(record)
-    session.flush()
-    return record
+def save_record(session, scope: str, key: str, response: dict, status_code: int = 200) -> None:
+    """Store the first answer. A table INSERT (nothing reads the record back in the same
+    request, and the ORM's unit of work cost a scan as much again); a racing request with
+    the same key raises IntegrityError here, inside the caller's transaction."""
+    session.execute(sa.insert(IdempotencyRecord), {
+        "scope": scope, "key": key, "response": response, "status_code": status_code,
+        "created_at": utcnow()})
