@@ -28,6 +28,11 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     app.config.from_object(config)
     app.config.update(overrides or {})
 
+    from gathering.replay import ReplayMiddleware
+
+    # inside ProxyFix: answers are kept under the scheme and host the visitor used
+    app.wsgi_app = app.extensions["tsudoi.replay"] = ReplayMiddleware(
+        app.wsgi_app, app.config.get("FEED_CACHE_MB", 64) * 1024 * 1024)
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

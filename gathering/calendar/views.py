@@ -23,6 +23,7 @@ from gathering.calendar.cache import feed_cache
 from gathering.errors import GatheringError
 from gathering.extensions import cache, db
 from gathering.i18n import current_lang
+from gathering.replay import replay_for
 from gathering.timeutil import utcnow
 
 bp = Blueprint("calendar", __name__)
@@ -193,6 +194,8 @@ def _kept_feed(etag: str, modified: datetime, body: bytes | None = None) -> Resp
             response.headers["Content-Encoding"] = "gzip"
         else:
             response = calendar_response(body, modified, etag=tag)
+        # the same URL is answered from memory before Flask runs, while the version is kept
+        replay_for(pagecache.timeout())
     response.vary.add("Accept-Encoding")
     return response
 

@@ -9,6 +9,7 @@ from gathering.accounts.services import get_branch, list_branches
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db
+from gathering.replay import replay_for
 from gathering.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
@@ -38,7 +39,8 @@ def _filters():
 
 
 def cached_listing(view):
-    """Keep an anonymous listing page for PAGE_CACHE_SECONDS (gathering/pagecache.py).
+    """Keep an anonymous listing page for PAGE_CACHE_SECONDS (gathering/pagecache.py and,
+    before Flask runs, gathering/replay.py).
 
     The pages render a few dozen events with their fees and seats: caching them for a few
     seconds is what lets one small server stand a rush of residents opening the same page.
@@ -47,6 +49,10 @@ def cached_listing(view):
     def view_with_cache(*args, **kwargs):
         if not pagecache.shareable():
             return view(*args, **kwargs)
+        # the same answer for the next anonymous visitors in the same language, straight
+        # from memory (gathering/replay.py); the language is the page's only variable
+        replay_for(pagecache.timeout(), vary=("Accept-Language", "cookie:lang"),
+                   anonymous=True)
         return pagecache.cached_page(pagecache.page_key(),
                                      lambda: (view(*args, **kwargs), None))
 

@@ -1,0 +1,197 @@
+"""Public answers replayed before Flask runs, for the URLs everyone opens alike.
+
+Calendar apps poll every public feed every few minutes, from every subscriber, and a link
+to the upcoming gatherings shared in a neighbourhood chat is opened by hundreds of phones
+at once; until an edit, the answer is the same for all of them. A view opts an answer in
+with ``replay_for(seconds, vary=..., anonymous=...)``; this WSGI middleware then keeps the
+answer exactly as it left the app (status, every header, the bytes) and answers the same
+request from memory for that many seconds: a 304 when the client's ETag or date is
+current, the kept bytes otherwise, without a request context, a session or a query.
+
+What may be kept is narrow on purpose: GET answers with status 200 whose view opted in and
+that set no cookie. They are keyed by scheme, host, path, query string, whether the client
+takes gzip, and the request headers or cookies the view named in ``vary`` (the language
+choice of a page). ``anonymous=True`` answers are only replayed to requests that carry no
+other cookie: a visitor with a session (logged in, or a message waiting) always reaches
+the app. Each process keeps its own copy, bounded in bytes, least recently used out first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from flask import request
+from werkzeug.http import (
+    is_resource_modified,
+    parse_accept_header,
+    parse_cookie,
+    parse_date,
+    remove_entity_headers,
+)
+
+ENVIRON_KEY = "tsudoi.replay_seconds"
+
+
+#: URLs whose replay rules are remembered (the answers themselves are bounded in bytes)
+MAX_URLS = 10_000
+
+
+def replay_for(seconds: int, *, vary: tuple[str, ...] = (), anonymous: bool = False) -> None:
+    """Let this request's answer be replayed for ``seconds`` (only if it is a 200 that sets
+    no cookie). The view promises that the answer depends on nothing but the URL, whether
+    the client takes gzip, and ``vary``: request header names (``"Accept-Language"``) or
+    ``"cookie:<name>"``. ``anonymous``: replay only to requests with no other cookie."""
+    if seconds > 0:
+        request.environ[ENVIRON_KEY] = (seconds, tuple(vary), anonymous)
+
+
+def _vary_values(environ, vary: tuple[str, ...], cookies: dict | None) -> tuple:
+    values = []
+    for name in vary:
+        if name.startswith("cookie:"):
+            values.append((cookies or {}).get(name[7:], ""))
+        else:
+            values.append(environ.get("HTTP_" + name.upper().replace("-", "_"), ""))
+    return tuple(values)
+
+
+def _takes_gzip(environ) -> bool:
+    accepted = parse_accept_header(environ.get("HTTP_ACCEPT_ENCODING"))
+    return accepted["gzip"] > 0
+
+
+def _key(environ) -> str:
+    return "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
+                     environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                     environ.get("QUERY_STRING", ""), "gz" if _takes_gzip(environ) else ""))
+
+
+class _Kept:
+    __slots__ = ("expires", "status", "headers", "body", "etag", "modified")
+
+    def __init__(self, expires, status, headers, body):
+        self.expires = expires
+        self.status = status
+        self.headers = headers
+        self.body = body
+        found = {name.lower(): value for name, value in headers}
+        self.etag = (found.get("etag") or "").strip('"') or None
+        self.modified = parse_date(found.get("last-modified"))
+
+
+class _Rule:
+    """How a URL's answers were kept: what they vary on, and whether only for visitors
+    without cookies of their own."""
+
+    __slots__ = ("vary", "anonymous", "cookie_names")
+
+    def __init__(self, vary: tuple[str, ...], anonymous: bool):
+        self.vary = vary
+        self.anonymous = anonymous
+        self.cookie_names = {v[7:] for v in vary if v.startswith("cookie:")}
+
+
+class ReplayMiddleware:
+    """Wraps ``app.wsgi_app``: ``ReplayMiddleware(app.wsgi_app, max_bytes)``."""
+
+    def __init__(self, wsgi_app, max_bytes: int):
+        self.wsgi_app = wsgi_app
+        self.max_bytes = max_bytes
+        self._rules: dict[str, _Rule] = {}
+        self._kept: OrderedDict[tuple, _Kept] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or self.max_bytes <= 0:
+            return self.wsgi_app(environ, start_response)
+        url = _key(environ)
+        rule = self._rules.get(url)
+        if rule is not None:
+            key = self._variant(rule, url, environ)
+            kept = self._get(key) if key is not None else None
+            if kept is not None:
+                return self._answer(kept, environ, start_response, head=method == "HEAD")
+        if method == "HEAD":
+            return self.wsgi_app(environ, start_response)
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        opted = environ.get(ENVIRON_KEY)
+        if (not opted or not captured.get("status", "").startswith("200")
+                or any(name.lower() == "set-cookie" for name, _ in captured["headers"])):
+            return body
+        seconds, vary, anonymous = opted
+        rule = _Rule(vary, anonymous)
+        key = self._variant(rule, url, environ)
+        if key is None:
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        with self._lock:
+            if len(self._rules) >= MAX_URLS and url not in self._rules:
+                self._rules.clear()
+            self._rules[url] = rule
+        self._put(key, _Kept(time.monotonic() + seconds, captured["status"],
+                             list(captured["headers"]), data))
+        return [data]
+
+    @staticmethod
+    def _variant(rule: _Rule, url: str, environ) -> tuple | None:
+        """The key of this request's variant, or None when it may not be replayed."""
+        cookies = None
+        if rule.anonymous or rule.cookie_names:
+            raw = environ.get("HTTP_COOKIE")
+            cookies = parse_cookie(raw) if raw else {}
+            if rule.anonymous and any(name not in rule.cookie_names for name in cookies):
+                return None
+        return (url, *_vary_values(environ, rule.vary, cookies))
+    def _answer(self, kept: _Kept, environ, start_response, *, head: bool):
+        if not is_resource_modified(environ, etag=kept.etag, last_modified=kept.modified):
+            headers = list(kept.headers)
+            remove_entity_headers(headers)  # as werkzeug's own 304 does
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        start_response(kept.status, kept.headers)
+        return [] if head else [kept.body]
+
+    def _get(self, key: tuple) -> _Kept | None:
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            if kept.expires < time.monotonic():
+                self._drop(key)
+                return None
+            self._kept.move_to_end(key)
+            return kept
+
+    def _put(self, key: tuple, kept: _Kept) -> None:
+        if len(kept.body) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._kept:
+                self._drop(key)
+            self._kept[key] = kept
+            self._size += len(kept.body)
+            while self._size > self.max_bytes:
+                self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: tuple) -> None:
+        self._size -= len(self._kept.pop(key).body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._kept.clear()
+            self._size = 0

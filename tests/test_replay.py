@@ -1,0 +1,181 @@
+"""Polled public answers replayed before Flask runs (gathering/replay.py)."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timedelta
+
+import pytest
+
+from gathering import replay
+from gathering.extensions import cache, db
+from gathering.timeutil import TOKYO
+
+
+@pytest.fixture
+def feed_app(make_app, make_event, make_branch):
+    """An app whose public pages are kept 60 s, a feed with one event, and a count of the
+    requests Flask itself handled."""
+    branch = make_branch(slug="asahikawa")
+    start = (datetime.now(TOKYO) + timedelta(days=7)).replace(hour=11, minute=0, second=0,
+                                                              microsecond=0)
+    make_event(branch, starts_at=start, title="ポーリングされる会")
+    db.session.commit()
+    app = make_app(PAGE_CACHE_SECONDS=60)
+    app.handled = 0
+
+    @app.before_request
+    def _count():
+        app.handled += 1
+
+    with app.app_context():
+        cache.clear()
+    yield app
+    with app.app_context():
+        cache.clear()
+
+
+URL = "/calendar/branches/asahikawa.ics"
+
+
+def without_date(headers) -> list[tuple[str, str]]:
+    return sorted((k, v) for k, v in headers.items() if k.lower() != "date")
+
+
+def test_a_polled_feed_is_answered_without_flask(feed_app):
+    client = feed_app.test_client()
+    first = client.get(URL)
+    assert first.status_code == 200 and feed_app.handled == 1
+    again = client.get(URL)
+    assert feed_app.handled == 1  # answered before Flask ran
+    assert again.status_code == 200 and again.data == first.data
+    assert without_date(again.headers) == without_date(first.headers)
+    assert "Content-Security-Policy" in again.headers  # the app's own headers, kept
+    head = client.head(URL)
+    assert head.status_code == 200 and head.data == b"" and feed_app.handled == 1
+
+
+def test_a_replayed_304_is_the_one_flask_gives(feed_app):
+    client = feed_app.test_client()
+    first = feed_app.test_client().get(URL)
+    etag = first.headers["ETag"]
+    feed_app.extensions["tsudoi.replay"].clear()
+    from_flask = client.get(URL, headers={"If-None-Match": etag})
+    assert from_flask.status_code == 304 and feed_app.handled == 2
+    client.get(URL)  # kept again
+    handled = feed_app.handled
+    replayed = client.get(URL, headers={"If-None-Match": etag})
+    assert feed_app.handled == handled
+    assert replayed.status_code == 304 and replayed.data == b""
+    assert without_date(replayed.headers) == without_date(from_flask.headers)
+    since = client.get(URL, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304 and feed_app.handled == handled
+    other = client.get(URL, headers={"If-None-Match": '"not-this-one"'})
+    assert other.status_code == 200 and other.data
+
+
+def test_gzip_language_and_host_are_kept_apart(feed_app):
+    client = feed_app.test_client()
+    plain = client.get(URL)
+    packed = client.get(URL, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data
+    assert "Content-Encoding" not in client.get(URL).headers
+    english = client.get(URL + "?lang=en").get_data(as_text=True)
+    assert "Tsudoi" in english and english != plain.get_data(as_text=True)
+    other_host = client.get(URL, base_url="https://calendar.example")
+    assert "https://calendar.example/" in other_host.get_data(as_text=True)
+    assert "https://calendar.example/" not in client.get(URL).get_data(as_text=True)
+
+
+def test_only_opted_in_answers_are_kept_and_only_for_their_time(feed_app, monkeypatch):
+    client = feed_app.test_client()
+    client.get("/calendar")
+    client.get("/calendar")
+    assert feed_app.handled == 2  # a page that did not opt in is never replayed
+    assert client.get("/calendar/branches/nowhere.ics").status_code == 404
+    assert client.get("/calendar/branches/nowhere.ics").status_code == 404
+    assert feed_app.handled == 4  # nor an error
+    client.get(URL)
+    client.get(URL)
+    assert feed_app.handled == 5
+    later = replay.time.monotonic() + 61
+    monkeypatch.setattr(replay.time, "monotonic", lambda: later)
+    client.get(URL)
+    assert feed_app.handled == 6  # the time is over: Flask answers again
+
+
+def test_nothing_is_kept_without_a_page_cache_time(make_app, feed_app):
+    app = make_app(PAGE_CACHE_SECONDS=0)
+    client = app.test_client()
+    client.get(URL)
+    assert len(app.extensions["tsudoi.replay"]._kept) == 0
+
+
+def test_answers_larger_than_the_bound_are_not_kept():
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(1)
+        environ[replay.ENVIRON_KEY] = (60, (), False)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"x" * 100]
+
+    small = replay.ReplayMiddleware(app, max_bytes=50)
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "HTTP_HOST": "h"}
+    for _ in range(2):
+        assert b"".join(small(dict(env), lambda *a: None)) == b"x" * 100
+    assert len(calls) == 2
+    roomy = replay.ReplayMiddleware(app, max_bytes=150)
+    for _ in range(2):
+        assert b"".join(roomy(dict(env), lambda *a: None)) == b"x" * 100
+    assert len(calls) == 3
+
+
+def test_a_cookie_setting_answer_is_never_kept():
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(1)
+        environ[replay.ENVIRON_KEY] = (60, (), False)
+        start_response("200 OK", [("Set-Cookie", "session=abc")])
+        return [b"private"]
+
+    middleware = replay.ReplayMiddleware(app, max_bytes=1000)
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "HTTP_HOST": "h"}
+    for _ in range(2):
+        middleware(dict(env), lambda *a: None)
+    assert len(calls) == 2
+
+
+# ---------------------------------------------------------------------------------------
+# The listings: replayed to anonymous visitors, per language
+
+
+def test_listing_is_replayed_per_language_to_visitors_without_a_session(feed_app):
+    visitor = feed_app.test_client()
+    japanese = visitor.get("/branches/asahikawa").get_data(as_text=True)
+    visitor.get("/branches/asahikawa")
+    assert feed_app.handled == 1 and "ポーリングされる会" in japanese
+    english = visitor.get("/branches/asahikawa", headers={"Accept-Language": "en"})
+    assert 'lang="en"' in english.get_data(as_text=True) and feed_app.handled == 2
+    visitor.get("/branches/asahikawa", headers={"Accept-Language": "en"})
+    assert feed_app.handled == 2
+    chosen = feed_app.test_client()
+    chosen.set_cookie("lang", "en")
+    assert 'lang="en"' in chosen.get("/branches/asahikawa").get_data(as_text=True)
+    assert 'lang="ja"' in visitor.get("/branches/asahikawa").get_data(as_text=True)
+
+
+def test_a_visitor_with_a_session_always_reaches_the_app(feed_app, make_user):
+    from tests.conftest import PASSWORD
+
+    email = make_user("organizer").email
+    db.session.commit()
+    feed_app.test_client().get("/")
+    handled = feed_app.handled
+    staff = feed_app.test_client()
+    staff.post("/login", data={"email": email, "password": PASSWORD})
+    page = staff.get("/").get_data(as_text=True)
+    assert feed_app.handled == handled + 2  # the login and the page
+    assert "Log out" in page or "ログアウト" in page
