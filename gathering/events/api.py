@@ -25,6 +25,7 @@ from gathering.errors import ValidationFailed
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db, limiter
+from gathering.rsvp.views import notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 
@@ -157,8 +158,9 @@ def update_event(event_id: int):
         raise ValidationFailed(fields={"branch": [_l("An event cannot move to another branch.")]})
     event = services.get_event_for_user(db.session, event_id, user)
     cleaned = services.clean_event_data(data, partial=True)
-    services.update_event(db.session, user, event, cleaned)
+    promoted = services.update_event(db.session, user, event, cleaned)
     db.session.commit()
+    notify_promoted(promoted)
     return jsonify(event_json(event))
 
 

@@ -495,9 +495,11 @@ def create_event(session, user: User, branch: Branch, data: dict) -> Event:
     return event
 
 
-def update_event(session, user: User, event: Event, data: dict, *, now=None) -> Event:
+def update_event(session, user: User, event: Event, data: dict, *, now=None) -> list:
     """Edit one event (an occurrence of a series is then detached from the series).
 
+    Returns the waiting parties a larger capacity confirmed (the caller mails them after
+    its commit: ``gathering.rsvp.views.notify_promoted``).
     Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
     a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
     """
@@ -544,8 +546,8 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
             event.capacity is None or event.capacity > before_capacity):
         from gathering.rsvp.services import promote_waitlist
 
-        promote_waitlist(session, event, now=now or utcnow())  # new seats go to who waits
-    return event
+        return promote_waitlist(session, event, now=now or utcnow())  # new seats: who waits
+    return []
 
 
 def publish_event(session, user: User, event: Event) -> Event:

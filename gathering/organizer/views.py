@@ -17,6 +17,7 @@ from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
 from gathering.extensions import db
 from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
+from gathering.rsvp.views import notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -159,7 +160,7 @@ def event_edit(event_id: int):
             data["status"] = EventStatus.published.value
         try:
             cleaned = services.clean_event_data(data)
-            services.update_event(db.session, current_user, event, cleaned)
+            promoted = services.update_event(db.session, current_user, event, cleaned)
         except ValidationFailed as exc:
             db.session.rollback()
             _apply_field_errors(form, exc)
@@ -168,6 +169,7 @@ def event_edit(event_id: int):
             flash(str(exc.message), "error")
         else:
             db.session.commit()
+            notify_promoted(promoted)
             flash(_("The event was saved."), "success")
             return redirect(url_for("organizer.event", event_id=event.id))
     return render_template("organizer/event_form.html", form=form, event=event)

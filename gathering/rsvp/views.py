@@ -85,7 +85,8 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
         amount_due=fees.amount_due(reg))
 
 
-def _notify_promoted(promoted) -> None:
+def notify_promoted(promoted) -> None:
+    """Mail each party the waiting list just confirmed (after the commit that did it)."""
     # The promoted party's language is not stored: mail in the site's default language.
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         for reg in promoted:
@@ -236,7 +237,7 @@ def edit(token: str):
         form.form_errors.append(str(exc.message))
         return _render_edit(reg, form, token, 409)
     db.session.commit()
-    _notify_promoted(change.promoted)
+    notify_promoted(change.promoted)
     flash(_("Your changes are saved."), "success")
     return redirect(url_for("rsvp.manage", token=token))
 
@@ -268,7 +269,7 @@ def cancel(token: str):
         flash(_("Your sign-up is cancelled. Thank you for letting us know."), "success")
     else:
         flash(_("Thank you. The people you chose are cancelled."), "success")
-    _notify_promoted(change.promoted)
+    notify_promoted(change.promoted)
     return redirect(url_for("rsvp.manage", token=token))
 
 
@@ -331,7 +332,7 @@ def organizer_cancel(event_id: int, registration_id: int):
         if change.promoted:
             flash(ngettext("%(num)d waiting party moved up.", "%(num)d waiting parties moved up.",
                            len(change.promoted)), "success")
-        _notify_promoted(change.promoted)
+        notify_promoted(change.promoted)
     return redirect(url_for("rsvp.registrations", event_id=event.id))
 
 

@@ -13,6 +13,7 @@ from aiosmtpd.controller import Controller
 
 from gathering.extensions import db
 from gathering.rsvp import services
+from gathering.rsvp.models import Registration
 from gathering.timeutil import utcnow
 
 
@@ -78,6 +79,61 @@ def test_promotion_and_lost_link_mails(client, make_event, signup, smtp):
     client.post("/r/lost", data={"email": "WAIT@example.jp"})
     [lost] = smtp.messages
     assert second.get_json()["manage_url"] in text_of(lost)
+
+
+@pytest.mark.parametrize("how", ["api", "organizer page"])
+def test_a_larger_capacity_mails_the_parties_it_confirms(client, make_event, make_user,
+                                                         api_token, auth, signup, smtp, how):
+    event = make_event(capacity=2)
+    client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    waiting = client.post(f"/api/v1/events/{event.id}/registrations",
+                          json=signup(email="wait@example.jp")).get_json()
+    assert waiting["status"] == "waitlisted"
+    smtp.messages.clear()
+    organizer = make_user("organizer", branches=[event.branch])
+    if how == "api":
+        r = client.patch(f"/api/v1/events/{event.id}", json={"capacity": 4},
+                         headers=api_token(organizer))
+        assert r.status_code == 200
+    else:
+        auth.login(organizer)
+        page = client.get(f"/organizer/events/{event.id}/edit").get_data(as_text=True)
+        assert 'name="capacity"' in page
+        form = _form_fields(page)
+        form["capacity"] = "4"
+        r = client.post(f"/organizer/events/{event.id}/edit", data=form)
+        assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    [mail] = smtp.messages
+    assert mail["To"] == "wait@example.jp" and event.title in mail["Subject"]
+    assert waiting["manage_url"] in text_of(mail)
+    db.session.commit()
+    assert db.session.get(Registration, waiting["id"]).status == "confirmed"
+
+
+def _form_fields(page: str) -> dict:
+    """The values an unchanged edit form would send (inputs, selected options, textareas)."""
+    import html
+
+    fields: dict = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = re.search(r'type="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        if kind and kind.group(1) == "submit":
+            continue
+        fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        for option in re.findall(r"<option[^>]*>", body):
+            if " selected" in option:
+                fields[name] = html.unescape(re.search(r'value="([^"]*)"', option).group(1))
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page,
+                                 re.S):
+        fields[name] = html.unescape(body).lstrip("\n")
+    return fields
 
 
 def test_unreachable_server_does_not_lose_the_signup(app, client, make_event, signup):
