@@ -156,6 +156,7 @@ class ReplayMiddleware:
             if rule.anonymous and any(name not in rule.cookie_names for name in cookies):
                 return None
         return (url, *_vary_values(environ, rule.vary, cookies))
+
     def _answer(self, kept: _Kept, environ, start_response, *, head: bool):
         if not is_resource_modified(environ, etag=kept.etag, last_modified=kept.modified):
             headers = list(kept.headers)
