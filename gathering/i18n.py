@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import current_app, g, has_request_context, request
+from flask_babel import force_locale
 
 LANG_COOKIE = "lang"
 
@@ -41,3 +44,17 @@ def current_lang() -> str:
         chosen = str(locale) if locale is not None else select_locale()
         cached = g._lang = "en" if chosen.startswith("en") else "ja"
     return cached
+
+
+@contextmanager
+def speaking(lang: str):
+    """Render in ``lang`` for a while (a mail to someone who signed up in it): Flask-Babel's
+    force_locale, with current_lang() (dates, yen) following it, then back."""
+    saved = g.pop("_lang", None)
+    try:
+        with force_locale(lang):
+            yield
+    finally:
+        g.pop("_lang", None)
+        if saved is not None:
+            g._lang = saved

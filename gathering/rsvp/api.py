@@ -21,6 +21,7 @@ from gathering.api import (
 from gathering.events import services as events
 from gathering.extensions import db
 from gathering.fees import services as fees
+from gathering.i18n import current_lang
 from gathering.rsvp import allergens as data
 from gathering.rsvp import limits, services
 from gathering.rsvp.models import RegistrationStatus
@@ -52,7 +53,7 @@ def create_registration(event_id: int):
     body = json_body()
     result = services.register(
         db.session, event, body, now=utcnow(), idempotency_key=body.get("idempotency_key"),
-        max_party_size=current_app.config["MAX_PARTY_SIZE"])
+        max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
     answer = signup_answer(result.registration, result.manage_token)
     with _kept_after_commit(db.session()):
         db.session.commit()

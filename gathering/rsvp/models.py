@@ -67,6 +67,8 @@ class Registration(db.Model):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: 宛名 printed on receipts when the payer asks for another name
     receipt_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: the language the party signed up in ("ja", "en"): mails sent later speak it too
+    lang: Mapped[str] = mapped_column(sa.String(5), default="ja", server_default="ja")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -327,7 +327,7 @@ def _check_window(event: Event, now: datetime, *, walk_in: bool = False) -> None
 def register(session, event: Event, raw: dict, *, now: datetime,
              idempotency_key: str | None = None, max_party_size: int = 10,
              is_walk_in: bool = False, allow_overbook: bool = False,
-             secret: str | None = None) -> SignupResult:
+             secret: str | None = None, lang: str = "ja") -> SignupResult:
     """Sign a party up for an event, in the caller's transaction.
 
     ``raw`` is the API's sign-up object (API.md): ``{"contact": {family_name, given_name,
@@ -343,6 +343,8 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     ``idempotency_key``: the same key again for the same event and person returns the first
     registration (``replayed=True``) and creates nothing; with another person's data it
     raises Conflict ``idempotency_key_reused``.
+
+    ``lang``: the language of the sign-up, kept for the mails sent later (a promotion).
 
     Door use: ``is_walk_in=True`` skips the online window and the contact requirement;
     ``allow_overbook=True`` confirms even beyond capacity.
@@ -392,7 +394,7 @@ def register(session, event: Event, raw: dict, *, now: datetime,
         given_name_kana=cleaned["given_name_kana"],
         phone=cleaned["phone"], email=cleaned["email"], message=cleaned["message"],
         manage_token_hash=token_hash(token), ticket_token=new_token(), feed_token=new_token(),
-        idempotency_key=key, is_walk_in=is_walk_in,
+        idempotency_key=key, is_walk_in=is_walk_in, lang=lang,
         consent_at=now if cleaned["consent"] else None, created_at=now, updated_at=now)
     for i, person in enumerate(cleaned["attendees"]):
         reg.attendees.append(_attendee(person, i, now))

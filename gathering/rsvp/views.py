@@ -18,8 +18,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from gathering import mail
@@ -27,7 +27,7 @@ from gathering.errors import Conflict, GatheringError, ValidationFailed
 from gathering.events import services as events
 from gathering.extensions import db
 from gathering.fees import services as fees
-from gathering.i18n import current_lang
+from gathering.i18n import current_lang, speaking
 from gathering.rsvp import allergens as data
 from gathering.rsvp import forms, limits, services
 from gathering.rsvp.models import RegistrationStatus
@@ -86,14 +86,14 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
 
 
 def notify_promoted(promoted) -> None:
-    """Mail each party the waiting list just confirmed (after the commit that did it)."""
-    # The promoted party's language is not stored: mail in the site's default language.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        for reg in promoted:
-            token = services.manage_token_for(reg)
-            if token is None:
-                token = services.reissue_manage_token(reg)
-                db.session.commit()
+    """Mail each party the waiting list just confirmed (after the commit that did it), in
+    the language they signed up in."""
+    for reg in promoted:
+        token = services.manage_token_for(reg)
+        if token is None:
+            token = services.reissue_manage_token(reg)
+            db.session.commit()
+        with speaking(reg.lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
             send_registration_mail(reg, token, "promoted")
 
 
@@ -124,7 +124,7 @@ def signup(event_id: int):
             result = services.register(
                 db.session, event, payload, now=utcnow(),
                 idempotency_key=form.idempotency_key.data or None,
-                max_party_size=current_app.config["MAX_PARTY_SIZE"])
+                max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
         except Conflict as exc:
             if exc.code != "idempotency_key_reused":
                 raise
@@ -132,7 +132,7 @@ def signup(event_id: int):
             db.session.rollback()
             result = services.register(
                 db.session, event, payload, now=utcnow(),
-                max_party_size=current_app.config["MAX_PARTY_SIZE"])
+                max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
     except ValidationFailed as exc:
         db.session.rollback()
         forms.apply_errors(form, exc.fields)

@@ -136,6 +136,28 @@ def _form_fields(page: str) -> dict:
     return fields
 
 
+def test_a_promotion_is_mailed_in_the_language_of_the_sign_up(client, make_event, signup,
+                                                                smtp):
+    event = make_event(capacity=2, title="子ども食堂")
+    first = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    english = client.post(f"/api/v1/events/{event.id}/registrations",
+                          json=signup(email="wait@example.jp"),
+                          headers={"Accept-Language": "en"}).get_json()
+    assert english["status"] == "waitlisted"
+    smtp.messages.clear()
+    token = first.get_json()["manage_url"].rsplit("/", 1)[1]
+    # a Japanese visitor cancels; the English-speaking family is told in English
+    client.post(f"/r/{token}/cancel", data={"whole": "1"}, headers={"Accept-Language": "ja"})
+    [mail] = [m for m in smtp.messages if m["To"] == "wait@example.jp"]
+    assert mail["Subject"].startswith("A seat is free for you")
+    body = text_of(mail)
+    assert english["manage_url"] in body and body.startswith("Dear ")
+    assert "席" not in mail["Subject"]
+    # and the canceller's own page stays Japanese
+    assert 'lang="ja"' in client.get(f"/events/{event.id}",
+                                     headers={"Accept-Language": "ja"}).get_data(as_text=True)
+
+
 def test_unreachable_server_does_not_lose_the_signup(app, client, make_event, signup):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
