@@ -132,6 +132,16 @@ def test_scanner_reads_a_ticket_from_the_camera_and_admits_the_party(
     assert "山田" in card.inner_text()
     assert "⚠" in card.inner_text()  # the allergy alert is on the card
     assert all(_admitted(reg_id))
+    # feedback within 300 ms of a ticket in view: the camera is read every 100 ms, then
+    # the decode, then the "checking" card at once (scanner.js marks each step)
+    marks = page.evaluate("""() => performance.getEntriesByType('mark')
+        .filter(m => m.name.startsWith('scan:'))
+        .map(m => ({name: m.name, t: m.startTime, detail: m.detail}))""")
+    decoded = next(m for m in marks if m["name"] == "scan:decoded")
+    shown = next(m for m in marks if m["name"] == "scan:card:wait" and m["t"] >= decoded["t"])
+    admitted = next(m for m in marks if m["name"] == "scan:card:ok")
+    assert 100 + decoded["detail"]["decode_ms"] + (shown["t"] - decoded["t"]) < 300, marks
+    assert admitted["t"] - decoded["t"] < 1000, marks  # the server's answer, on the card
     # the code stays in front of the camera: it is not admitted twice
     page.wait_for_timeout(1500)
     assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 2
