@@ -30,18 +30,22 @@ class IdempotencyRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def get_record(session, scope: str, key: str) -> IdempotencyRecord | None:
-    return session.scalar(
-        sa.select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-        )
-    )
+_RECORDS = IdempotencyRecord.__table__
+
+
+def get_record(session, scope: str, key: str):
+    """The stored answer (``.response``, ``.status_code``) of a keyed request, or None. A
+    table SELECT: every scan asks, and almost always finds nothing."""
+    return session.execute(
+        sa.select(_RECORDS.c.response, _RECORDS.c.status_code)
+        .where(_RECORDS.c.scope == scope, _RECORDS.c.key == key)
+    ).first()
 
 
 def save_record(session, scope: str, key: str, response: dict, status_code: int = 200) -> None:
     """Store the first answer. A table INSERT (nothing reads the record back in the same
     request, and the ORM's unit of work cost a scan as much again); a racing request with
     the same key raises IntegrityError here, inside the caller's transaction."""
-    session.execute(sa.insert(IdempotencyRecord), {
+    session.execute(sa.insert(_RECORDS), {
         "scope": scope, "key": key, "response": response, "status_code": status_code,
         "created_at": utcnow()})

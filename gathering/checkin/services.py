@@ -241,7 +241,7 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
                 attendee_ids=already)
     session.flush()
     if log:  # in one statement: nothing reads the rows back as objects in this request
-        session.execute(sa.insert(CheckIn), log)
+        session.execute(sa.insert(CheckIn.__table__), log)
     result = {"registration_id": reg.id, "admitted": admitted, "already": already,
               "conflicts": conflicts, "alerts": alerts_of(reg), "payment_id": None,
               "change": None}
