@@ -112,40 +112,40 @@ def test_nothing_is_kept_without_a_page_cache_time(make_app, feed_app):
     assert len(app.extensions["tsudoi.replay"]._kept) == 0
 
 
-def test_answers_larger_than_the_bound_are_not_kept():
-    calls = []
+class OptedApp:
+    """A WSGI app that opts every answer in for 60 s and counts the calls reaching it."""
 
-    def app(environ, start_response):
-        calls.append(1)
+    ENV = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "HTTP_HOST": "h"}
+
+    def __init__(self, headers, body: bytes):
+        self.headers, self.body, self.calls = headers, body, 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
         environ[replay.ENVIRON_KEY] = (60, (), False)
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"x" * 100]
+        start_response("200 OK", list(self.headers))
+        return [self.body]
 
+    def get(self, middleware) -> bytes:
+        return b"".join(middleware(dict(self.ENV), lambda *a: None))
+
+
+def test_answers_larger_than_the_bound_are_not_kept():
+    app = OptedApp([("Content-Type", "text/plain")], b"x" * 100)
     small = replay.ReplayMiddleware(app, max_bytes=50)
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "HTTP_HOST": "h"}
-    for _ in range(2):
-        assert b"".join(small(dict(env), lambda *a: None)) == b"x" * 100
-    assert len(calls) == 2
+    assert [app.get(small) for _ in range(2)] == [b"x" * 100] * 2
+    assert app.calls == 2
     roomy = replay.ReplayMiddleware(app, max_bytes=150)
-    for _ in range(2):
-        assert b"".join(roomy(dict(env), lambda *a: None)) == b"x" * 100
-    assert len(calls) == 3
+    assert [app.get(roomy) for _ in range(2)] == [b"x" * 100] * 2
+    assert app.calls == 3
 
 
 def test_a_cookie_setting_answer_is_never_kept():
-    calls = []
-
-    def app(environ, start_response):
-        calls.append(1)
-        environ[replay.ENVIRON_KEY] = (60, (), False)
-        start_response("200 OK", [("Set-Cookie", "session=abc")])
-        return [b"private"]
-
+    app = OptedApp([("Set-Cookie", "session=abc")], b"private")
     middleware = replay.ReplayMiddleware(app, max_bytes=1000)
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "HTTP_HOST": "h"}
     for _ in range(2):
-        middleware(dict(env), lambda *a: None)
-    assert len(calls) == 2
+        app.get(middleware)
+    assert app.calls == 2
 
 
 # ---------------------------------------------------------------------------------------
