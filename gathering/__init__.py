@@ -42,6 +42,7 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        _require_sqlite(MIN_SQLITE)
         # A file on this machine has no connection that can go stale: no ping before each
         # request's first statement (a tenth of a page's time).
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -62,6 +63,21 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     register_error_handlers(app)
     cli.init_app(app)
     return app
+
+
+#: UPDATE … RETURNING and INSERT … RETURNING (the hot writes read back what they wrote)
+MIN_SQLITE = (3, 35)
+
+
+def _require_sqlite(minimum: tuple[int, int], version: tuple[int, ...] | None = None) -> None:
+    import sqlite3
+
+    version = version or sqlite3.sqlite_version_info
+    if tuple(version[:2]) < minimum:
+        raise RuntimeError(
+            "Tsudoi needs SQLite {} or newer (this Python has {}); use a newer Python or "
+            "set DATABASE_URL to PostgreSQL.".format(
+                ".".join(map(str, minimum)), ".".join(map(str, version))))
 
 
 class _DatabaseId(IntegerConverter):

@@ -113,3 +113,12 @@ def test_every_environment_variable_is_documented_in_the_readme():
     readme = (BASE_DIR / "README.md").read_text(encoding="utf-8")
     missing = sorted(n for n in names if f"`{n}`" not in readme)
     assert not missing, f"add these to the README's configuration table: {missing}"
+
+
+def test_an_sqlite_too_old_for_returning_is_refused_with_a_clear_message():
+    from gathering import MIN_SQLITE, _require_sqlite
+
+    _require_sqlite(MIN_SQLITE, (3, 35, 0))
+    _require_sqlite(MIN_SQLITE, (3, 45, 1))
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.35 or newer \(this Python has 3\.34\.1\)"):
+        _require_sqlite(MIN_SQLITE, (3, 34, 1))

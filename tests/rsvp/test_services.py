@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from gathering.errors import Conflict, NotFound, ValidationFailed
+from gathering.events.models import Event
 from gathering.extensions import db
 from gathering.rsvp import services
-from gathering.rsvp.models import Registration
+from gathering.rsvp.models import Attendee, Registration
 from gathering.security import token_hash
 
 
@@ -39,6 +40,43 @@ def test_register_confirms_and_normalises(make_event, signup, now):
     assert reg.manage_token_hash == token_hash(result.manage_token)
     assert len(result.manage_token) >= 22  # ≥128 bits
     assert services.get_registration_by_manage_token(db.session, result.manage_token) is reg
+
+
+def test_a_new_party_is_handed_back_whole_as_stored(make_event, signup, now):
+    """register() INSERTs with Core: the objects it returns must be what a flush would
+    leave, every column set as stored and nothing left to load."""
+    import sqlalchemy as sa
+
+    event_id = make_event(capacity=10, starts_at=now + timedelta(days=7)).id
+    db.session.remove()
+    event = db.session.get(Event, event_id)
+    result = services.register(db.session, event, signup(), now=now, idempotency_key="k1")
+    reg = result.registration
+    assert not db.session.new and not db.session.dirty
+    assert not sa.inspect(reg).unloaded, sa.inspect(reg).unloaded
+    assert all(not sa.inspect(a).unloaded for a in reg.attendees)
+    sql: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        sql.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        seen = {c.key: getattr(reg, c.key) for c in Registration.__table__.c}
+        people = [{c.key: getattr(a, c.key) for c in Attendee.__table__.c}
+                  for a in reg.attendees]
+        assert [a.fee_category.code for a in reg.attendees] == ["adult", "child"]
+        assert reg.event is event and reg.attendees[1].registration is reg
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert sql == []
+    db.session.commit()
+    db.session.remove()
+    stored = db.session.get(Registration, seen["id"])
+    assert {c.key: getattr(stored, c.key) for c in Registration.__table__.c} == seen
+    assert [{c.key: getattr(a, c.key) for c in Attendee.__table__.c}
+            for a in stored.attendees] == people
+    assert seen["lang"] == "ja" and seen["receipt_name"] == "" and seen["cancelled_at"] is None
 
 
 def test_latin_name_needs_no_kana(make_event, signup, now):
