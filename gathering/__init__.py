@@ -157,7 +157,7 @@ def _register_hooks(app: Flask) -> None:
     only what they must (the benchmark measures them against a bare Flask route)."""
     from flask_babel import refresh
 
-    from gathering.extensions import csrf, sqlite_write_intent
+    from gathering.extensions import SqliteBegin, csrf, sqlite_begin
     from gathering.i18n import remember_locale
 
     app.session_interface = SessionInterface()
@@ -178,17 +178,24 @@ def _register_hooks(app: Flask) -> None:
         g.pop("_lang", None)
         refresh()
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        # Reads never take SQLite's write lock; writes take it at BEGIN (see extensions.py).
-        g._intent_token = sqlite_write_intent.set(writes)
+        # Reads never take SQLite's write lock; writes take it at BEGIN, or at their first
+        # write if the view locks late (see extensions.py). Decided before any statement.
+        if not writes:
+            mode = SqliteBegin.DEFERRED
+        elif getattr(app.view_functions.get(request.endpoint), "sqlite_locks_late", False):
+            mode = SqliteBegin.LATE
+        else:
+            mode = SqliteBegin.IMMEDIATE
+        g._begin_token = sqlite_begin.set(mode)
         if (writes and check_csrf and request.method in csrf_methods
                 and app.config["WTF_CSRF_ENABLED"]):
             csrf.protect(apply_exemptions=True)
 
     @app.teardown_request
     def _reset_intent(exc):
-        token = g.pop("_intent_token", None)
+        token = g.pop("_begin_token", None)
         if token is not None:
-            sqlite_write_intent.reset(token)
+            sqlite_begin.reset(token)
 
     @app.after_request
     def _headers(response):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 import sqlite3
 import time
 
@@ -36,16 +37,42 @@ login_manager = LoginManager()
 cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
-#: Whether a new SQLite transaction takes the write lock at once (BEGIN IMMEDIATE).
-#: Requests that only read (GET, HEAD) set it to False so readers never wait under WAL;
-#: everything else writes, and must lock before it reads seats, or two writers could both
-#: see a seat free and one would later fail with "database is locked".
 #: how long SQLite waits for a lock before "database is locked"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
-sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "sqlite_write_intent", default=True
+
+class SqliteBegin(enum.Enum):
+    """How a new SQLite transaction begins (SQLite admits one writer at a time).
+
+    ``IMMEDIATE``: BEGIN IMMEDIATE, the write lock before the first read, so everything the
+    transaction reads is current (requests that write, the CLI, tests). ``DEFERRED``: plain
+    BEGIN, for requests that only read (GET, HEAD): under WAL they never wait. ``LATE``: the
+    transaction's reads each see the latest commit, and the write lock is taken at the
+    first lock point (``lock_for_write``) or the first statement that writes, then held to
+    the commit: the semantics of PostgreSQL's READ COMMITTED with row locks, so a service
+    that is right on PostgreSQL is right here. Views that opt in (``locks_late``) hold the
+    lock for their writes only, not for their reads, checks and rendering.
+    """
+
+    IMMEDIATE = "immediate"
+    DEFERRED = "deferred"
+    LATE = "late"
+
+
+sqlite_begin: contextvars.ContextVar[SqliteBegin] = contextvars.ContextVar(
+    "sqlite_begin", default=SqliteBegin.IMMEDIATE
 )
+
+
+def locks_late(view):
+    """Mark a view whose writes take SQLite's lock late (``SqliteBegin.LATE``).
+
+    Only for views whose services lock what they read before writing on it (``lock_event``,
+    guarded UPDATEs), as they must on PostgreSQL. Put it closest to the function: the mark
+    travels out through functools.wraps, and the app's first hook reads it.
+    """
+    view.sqlite_locks_late = True
+    return view
 
 
 @event.listens_for(Engine, "connect")
@@ -66,10 +93,40 @@ def _sqlite_on_connect(dbapi_connection, connection_record):  # pragma: no cover
 def _sqlite_on_begin(conn):  # pragma: no cover - trivial
     if conn.dialect.name != "sqlite":
         return
-    if sqlite_write_intent.get():
+    mode = sqlite_begin.get()
+    if mode is SqliteBegin.IMMEDIATE:
         begin_immediate(conn.connection.driver_connection)
-    else:
+    elif mode is SqliteBegin.DEFERRED:
         conn.exec_driver_sql("BEGIN")
+    # LATE: nothing yet; each read runs on its own until the first write begins for real
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_lock_before_write(conn, cursor, statement, parameters, context, executemany):
+    if (conn.dialect.name == "sqlite" and sqlite_begin.get() is SqliteBegin.LATE
+            and statement.lstrip()[:6].upper() != "SELECT"):
+        dbapi_connection = conn.connection.driver_connection
+        if not dbapi_connection.in_transaction:
+            begin_immediate(dbapi_connection)
+
+
+def lock_for_write(session) -> bool:
+    """Take SQLite's write lock now if this transaction locks late and has not yet; on
+    PostgreSQL nothing (its callers lock rows with SELECT … FOR UPDATE).
+
+    Returns whether what the transaction read before may be stale, so the caller must read
+    again what it decides on: always on PostgreSQL and in a late-locking SQLite transaction;
+    never under BEGIN IMMEDIATE, which held the lock before the first read.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return True
+    if sqlite_begin.get() is not SqliteBegin.LATE:
+        return False
+    dbapi_connection = conn.connection.driver_connection
+    if not dbapi_connection.in_transaction:
+        begin_immediate(dbapi_connection)
+    return True
 
 
 def begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
@@ -104,4 +161,4 @@ def _reads_after_commit(session):  # pragma: no cover - trivial
     # A request commits once; what it loads afterwards (the answer, the confirmation mail)
     # only reads, and must not queue behind other writers for SQLite's lock again.
     if has_request_context():
-        sqlite_write_intent.set(False)
+        sqlite_begin.set(SqliteBegin.DEFERRED)

@@ -31,15 +31,14 @@ class IdempotencyRecord(db.Model):
 
 
 _RECORDS = IdempotencyRecord.__table__
+_GET_RECORD = sa.select(_RECORDS.c.response, _RECORDS.c.status_code).where(
+    _RECORDS.c.scope == sa.bindparam("scope"), _RECORDS.c.key == sa.bindparam("key"))
 
 
 def get_record(session, scope: str, key: str):
     """The stored answer (``.response``, ``.status_code``) of a keyed request, or None. A
     table SELECT: every scan asks, and almost always finds nothing."""
-    return session.execute(
-        sa.select(_RECORDS.c.response, _RECORDS.c.status_code)
-        .where(_RECORDS.c.scope == scope, _RECORDS.c.key == key)
-    ).first()
+    return session.execute(_GET_RECORD, {"scope": scope, "key": key}).first()
 
 
 def save_record(session, scope: str, key: str, response: dict, status_code: int = 200) -> None:

@@ -21,7 +21,7 @@ from gathering.api import (
 )
 from gathering.checkin import services
 from gathering.errors import GatheringError, ValidationFailed
-from gathering.extensions import db, limiter
+from gathering.extensions import db, limiter, locks_late
 from gathering.i18n import current_lang
 from gathering.rsvp.models import Registration
 from gathering.rsvp.serialize import registration_json
@@ -112,6 +112,7 @@ def _undone(result: dict, token: str) -> tuple[dict, dict]:
 
 @bp.post("/checkins")
 @limiter.limit(_checkin_limit)
+@locks_late
 def create_checkin():
     user = api_user()
     data = json_body()

@@ -23,6 +23,7 @@ from gathering.checkin.models import CheckIn
 from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gathering.events import services as events
 from gathering.events.models import Event
+from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
 from gathering.japanese import normalize_name, normalize_phone, search_key, to_katakana
 from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
@@ -219,27 +220,31 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
     reg = get_registration_by_ticket(session, token)
     _validate_party(reg, event)
     chosen = _pick(reg, attendee_ids)
-    _lock_attendees(session, chosen)
     device = _clean_device(device)
     if scanned_at is not None and (scanned_at > now or not was_offline):
         scanned_at = None  # a phone's clock ahead of ours, or an online scan: our time
+    at = scanned_at or now
+    newly = _mark_admitted(session, [p for p in chosen if p.checked_in_at is None], at)
     admitted, already, conflicts, log = [], [], [], []
     for person in chosen:
-        if person.checked_in_at is not None:
-            already.append(person.id)
-            if was_offline:
-                conflicts.append(person.id)
-                log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
-                                       was_offline, conflict=True))
+        if person.id in newly:
+            set_committed_value(person, "checked_in_at", at)
+            admitted.append(person.id)
+            log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
+                                   was_offline))
             continue
-        person.checked_in_at = scanned_at or now
-        admitted.append(person.id)
-        log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
-                               was_offline))
+        already.append(person.id)
+        if was_offline:
+            conflicts.append(person.id)
+            log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
+                                   was_offline, conflict=True))
     if not admitted and not was_offline:
+        if nonce:  # a twin request with this nonce may have admitted them since we looked
+            record = idempotency.get_record(session, _scope(event), nonce)
+            if record is not None:
+                return Admission(dict(record.response, replayed=True))
         _refuse("already_checked_in", _l("Everyone chosen is already checked in."),
                 attendee_ids=already)
-    session.flush()
     if log:  # in one statement: nothing reads the rows back as objects in this request
         session.execute(sa.insert(CheckIn.__table__), log)
     result = {"registration_id": reg.id, "admitted": admitted, "already": already,
@@ -258,15 +263,39 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
     return Admission(result, reg, money)
 
 
-def _lock_attendees(session, people: list[Attendee]) -> None:
+_ATTENDEES = Attendee.__table__
+# Built once (every scan runs it): admit whoever of these is not admitted or cancelled yet.
+_ADMIT = (
+    sa.update(_ATTENDEES)
+    .where(_ATTENDEES.c.id.in_(sa.bindparam("ids", expanding=True)),
+           _ATTENDEES.c.checked_in_at.is_(None), _ATTENDEES.c.cancelled_at.is_(None))
+    .values(checked_in_at=sa.bindparam("at", type_=_ATTENDEES.c.checked_in_at.type))
+    .returning(_ATTENDEES.c.id))
+
+
+def _mark_admitted(session, people: list[Attendee], at: datetime) -> set[int]:
     """Two phones scanning one person must never both admit them.
 
-    On PostgreSQL the chosen people's rows are locked (SELECT … FOR UPDATE, held until
-    commit) and their state read again: the other phone may have committed since the party
-    was loaded. On SQLite the request's write transaction (BEGIN IMMEDIATE) was taken before
-    the party was read, so what was read is current and nothing needs sending.
+    One guarded UPDATE sets ``checked_in_at`` of those of ``people`` still not admitted and
+    not cancelled, and returns their ids: the people this request admits. Whoever another
+    phone admitted (or the party cancelled) since the party was read is left out and read
+    again. The UPDATE locks the rows on PostgreSQL and takes SQLite's write lock (a late-
+    locking request takes it here), held until commit. Returns the admitted ids.
     """
-    if not people or session.get_bind().dialect.name == "sqlite":
+    if not people:
+        return set()
+    newly = set(session.execute(_ADMIT, {"ids": [a.id for a in people], "at": at}).scalars())
+    for person in people:
+        if person.id not in newly:
+            session.refresh(person, ["checked_in_at", "cancelled_at"])
+    return newly
+
+
+def _lock_attendees(session, people: list[Attendee]) -> None:
+    """Lock the chosen people's rows before changing them (an undo), and read their state
+    again where it may be stale (see ``lock_for_write``): another phone may have committed
+    since the party was loaded."""
+    if not people or not lock_for_write(session):
         return
     by_id = {a.id: a for a in people}
     rows = session.execute(
@@ -346,6 +375,9 @@ def take_cash(session, reg: Registration, tendered, *, user: User, nonce: str | 
         existing = session.scalar(sa.select(Payment).where(Payment.nonce == nonce))
         if existing is not None:
             return existing, (existing.cash_tendered or existing.amount) - existing.amount
+    if lock_for_write(session):  # two phones taking cash for one party: one at a time
+        session.execute(sa.select(Registration.id).where(Registration.id == reg.id)
+                        .with_for_update())
     owed = fees.balance(session, reg)
     if owed <= 0:
         return None, tendered

@@ -20,7 +20,7 @@ from flask_login import current_user
 from gathering.checkin import services
 from gathering.errors import GatheringError, NotFound
 from gathering.events.services import get_event, get_event_for_user, list_branch_events
-from gathering.extensions import db, limiter
+from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
 from gathering.rsvp.forms import CancelForm
@@ -148,6 +148,7 @@ def _chosen_ids() -> list[int] | None:
 
 @bp.post("/c/<token>/admit")
 @limiter.limit(_checkin_limit)
+@locks_late
 def admit(token: str):
     def work(user, event, reg):
         ids = None if "all" in request.form else _chosen_ids()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.util import identity_key
 
 from gathering.accounts.models import Branch, User
 from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -26,6 +27,7 @@ from gathering.events.models import (
     Series,
     Venue,
 )
+from gathering.extensions import lock_for_write
 from gathering.japanese import is_valid_postal_code, normalize_postal_code, normalize_text
 from gathering.timeutil import TOKYO, utcnow
 
@@ -131,15 +133,21 @@ def month_window(month: str) -> tuple[datetime, datetime]:
     return start, start + relativedelta(months=1)
 
 
+# Built once: every sign-up and scan loads its event (a session.get built its query anew).
+_EVENT = sa.select(Event).where(Event.id == sa.bindparam("event_id"))
+_EVENT_WITH_FEES = _EVENT.options(sa.orm.joinedload(Event.fees), sa.orm.joinedload(Event.venue))
+
+
 def get_event(session, event_id: int, *, include_drafts: bool = False,
               with_fees: bool = False) -> Event:
     """An event by id; drafts only when asked (organizer pages). Raises NotFound.
 
     ``with_fees``: its fee categories and venue come in the same statement (a sign-up
     reads both, the confirmation mail the venue)."""
-    options = [sa.orm.joinedload(Event.fees), sa.orm.joinedload(Event.venue)] if with_fees \
-        else None
-    event = session.get(Event, event_id, options=options)
+    event = session.identity_map.get(identity_key(Event, event_id))
+    if event is None:
+        event = session.execute(_EVENT_WITH_FEES if with_fees else _EVENT,
+                                {"event_id": event_id}).unique().scalar_one_or_none()
     if event is None or (event.status == EventStatus.draft and not include_drafts):
         raise NotFound(_l("This event does not exist."))
     return event
@@ -789,33 +797,36 @@ def get_series_for_user(session, series_id: int, user: User) -> Series:
 # Seats: the one place capacity is enforced (sign-ups, walk-ins, edits, cancellations)
 
 
+_SEATS = Event.__table__.c
+_COUNT = sa.bindparam("count", type_=sa.Integer)
+# Built once (every sign-up runs one). updated_at stays: a seat taken is not an edit
+# (calendar feeds key on updated_at). The new count comes back with the UPDATE: no reload.
+_TAKE_SEATS = (
+    sa.update(Event.__table__).where(_SEATS.id == sa.bindparam("event_id"))
+    .values(seats_taken=_SEATS.seats_taken + _COUNT, updated_at=_SEATS.updated_at)
+    .returning(_SEATS.seats_taken))
+_TAKE_FREE_SEATS = _TAKE_SEATS.where(
+    sa.or_(_SEATS.capacity.is_(None), _SEATS.seats_taken + _COUNT <= _SEATS.capacity))
+
+
 def take_seats(session, event: Event, count: int, *, allow_overbook: bool = False) -> bool:
     """Take ``count`` seats if they are free, atomically in the database. Returns whether
     it did.
 
     A guarded UPDATE (``seats_taken + n <= capacity``) is atomic on SQLite and PostgreSQL
     alike; on PostgreSQL the row stays locked until commit, on SQLite the write transaction
-    (BEGIN IMMEDIATE) already serialises writers. Keep it in the same transaction as the
-    attendee rows it counts, on an event from ``lock_event``: when no seat was taken the
-    row did not change, so the locked ``seats_taken`` the session holds is still current.
+    (BEGIN IMMEDIATE, or the first write of a late-locking one) serialises writers. Keep it
+    in the same transaction as the attendee rows it counts, on an event from
+    ``lock_event``: when no seat was taken the row did not change, so the locked
+    ``seats_taken`` the session holds is still current.
     """
     if count <= 0:
         return True
     # A table UPDATE, not the ORM's (which costs as much again in Python); so flush first,
     # as the ORM's UPDATE would, and set the new count on the object below.
     session.flush()
-    col = Event.__table__.c
-    stmt = sa.update(Event.__table__).where(col.id == event.id)
-    if not allow_overbook:
-        stmt = stmt.where(sa.or_(col.capacity.is_(None), col.seats_taken + count <= col.capacity))
-    # updated_at stays: a seat taken is not an edit (calendar feeds key on updated_at)
-    stmt = stmt.values(seats_taken=col.seats_taken + count, updated_at=col.updated_at)
-    if not session.get_bind().dialect.update_returning:
-        result = session.execute(stmt)
-        session.refresh(event, ["seats_taken"])
-        return result.rowcount == 1
-    # The new count comes back with the UPDATE (SQLite ≥ 3.35, PostgreSQL): no reload.
-    taken = session.execute(stmt.returning(col.seats_taken)).scalar_one_or_none()
+    taken = session.execute(_TAKE_SEATS if allow_overbook else _TAKE_FREE_SEATS,
+                            {"event_id": event.id, "count": count}).scalar_one_or_none()
     if taken is None:
         return False
     sa.orm.attributes.set_committed_value(event, "seats_taken", taken)
@@ -834,21 +845,25 @@ def release_seats(session, event: Event, count: int) -> None:
     session.refresh(event, ["seats_taken"])
 
 
+# Built once: building it cost more than running it.
+_LOCK_EVENT = (
+    sa.select(Event).where(Event.id == sa.bindparam("event_id")).with_for_update(of=Event)
+    .options(sa.orm.joinedload(Event.venue)).execution_options(populate_existing=True))
+
+
 def lock_event(session, event_id: int) -> Event:
     """Load an event for a change of its seats, current and locked until commit.
 
-    PostgreSQL: SELECT … FOR UPDATE, read again even if the session holds the event (with
-    its venue, which reading again would otherwise drop: a confirmation mail names it).
-    SQLite: the write transaction (BEGIN IMMEDIATE, taken before anything was read) already
-    holds the database lock, so the event as this transaction loaded it is current; it comes
-    from the session when it is there, without a statement."""
-    if session.get_bind().dialect.name == "sqlite":
+    PostgreSQL, and SQLite in a transaction that locks late: the lock is taken now (SELECT …
+    FOR UPDATE; SQLite's write lock) and the event read again even if the session holds it
+    (with its venue, which reading again would otherwise drop: a confirmation mail names it).
+    SQLite under BEGIN IMMEDIATE already held the database lock before anything was read, so
+    the event as this transaction loaded it is current; it comes from the session when it
+    is there, without a statement."""
+    if not lock_for_write(session):
         event = session.get(Event, event_id)
     else:
-        event = session.scalar(
-            sa.select(Event).where(Event.id == event_id).with_for_update(of=Event)
-            .options(sa.orm.joinedload(Event.venue))
-            .execution_options(populate_existing=True))
+        event = session.scalar(_LOCK_EVENT, {"event_id": event_id})
     if event is None:
         raise NotFound(_l("This event does not exist."))
     return event

@@ -19,7 +19,7 @@ from gathering.api import (
     paginated_schema,
 )
 from gathering.events import services as events
-from gathering.extensions import db
+from gathering.extensions import db, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
 from gathering.rsvp import allergens as data
@@ -48,6 +48,7 @@ def signup_answer(reg, token: str) -> dict:
 @bp.post("/events/<int:event_id>/registrations")
 @limits.signup_per_ip
 @limits.signup_per_event
+@locks_late
 def create_registration(event_id: int):
     event = events.get_event(db.session, event_id, with_fees=True)
     body = json_body()

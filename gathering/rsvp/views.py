@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 from gathering import mail
 from gathering.errors import Conflict, GatheringError, ValidationFailed
 from gathering.events import services as events
-from gathering.extensions import db
+from gathering.extensions import db, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang, speaking
 from gathering.rsvp import allergens as data
@@ -104,6 +104,7 @@ def notify_promoted(promoted) -> None:
 @bp.post("/events/<int:event_id>/signup")
 @limits.signup_per_ip
 @limits.signup_per_event
+@locks_late
 def signup(event_id: int):
     event = events.get_event(db.session, event_id)
     form = forms.build_signup_form(event, request.form)
