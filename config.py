@@ -76,6 +76,10 @@ class Config:
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
     CACHE_THRESHOLD = _int("CACHE_THRESHOLD", 2000)  # most pages kept per process (SimpleCache)
 
+    # Bearer tokens' users are kept this many seconds per process (a door phone sends its
+    # token with every scan): a revoked token or a changed role takes effect within it.
+    API_TOKEN_CACHE_SECONDS = _int("API_TOKEN_CACHE_SECONDS", 10)
+
     # Recurring series: how far ahead occurrences are materialised.
     SERIES_HORIZON_MONTHS = _int("SERIES_HORIZON_MONTHS", 6)
     EVENTS_PER_PAGE = _int("EVENTS_PER_PAGE", 20)
@@ -133,6 +137,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     PAGE_CACHE_SECONDS = 0  # tests see every change at once; test_page_cache turns it on
+    API_TOKEN_CACHE_SECONDS = 0  # likewise; tests/accounts/test_token_cache.py turns it on
     CACHE_TYPE = "SimpleCache"
     MAIL_SERVER = ""
 

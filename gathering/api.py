@@ -47,6 +47,9 @@ def init_app(app) -> None:
             if exc.name != name:
                 raise
     csrf.exempt(bp)  # checked below: cookie sessions need X-CSRFToken, bearer tokens do not
+    from gathering.accounts.services import TokenUsers
+
+    app.extensions["tsudoi.token_users"] = TokenUsers(app.config["API_TOKEN_CACHE_SECONDS"])
     app.register_blueprint(bp)
 
     @app.get("/api/openapi.json")
@@ -63,9 +66,7 @@ def _authenticate():
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(_l("Use Authorization: Bearer <token>."), code="unauthorized",
                            status=401)
-        from gathering.accounts.services import user_for_token
-
-        user = user_for_token(db.session, token.strip())
+        user = current_app.extensions["tsudoi.token_users"].user(db.session, token.strip())
         if user is None:
             raise ApiError(_l("The token is not valid."), code="unauthorized", status=401)
         g.api_user = user

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gathering.accounts.models import ApiToken, Branch, Role, User
@@ -119,6 +121,58 @@ def user_for_token(session, token: str, *, now=None) -> User | None:
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
         row.last_used_at = now
     return row.user
+
+
+class TokenUsers:
+    """The users of bearer tokens seen lately, kept ``seconds`` in this process.
+
+    A door phone sends its token with every scan; looking the token, its user and their
+    branches up each time cost a scan about a tenth of its time. What is kept are detached
+    copies, never attached to a session; each request gets its own persistent user from
+    them (``Session.merge(load=False)``: no statement). The price: a token revoked, a user
+    deactivated or moved to another branch keeps its old rights for up to ``seconds`` in a
+    process that saw it just before. ``seconds`` 0 keeps nothing.
+    """
+
+    def __init__(self, seconds: float, *, max_tokens: int = 1000, clock=time.monotonic):
+        self.seconds = seconds
+        self.max_tokens = max_tokens
+        self._clock = clock
+        self._kept: dict[str, tuple[float, User]] = {}
+
+    def user(self, session, token: str) -> User | None:
+        """``user_for_token``, from what is kept when it is fresh enough."""
+        if self.seconds <= 0 or not token or len(token) > 200:
+            return user_for_token(session, token)
+        digest = _token_digest(token)
+        now = self._clock()
+        kept = self._kept.get(digest)
+        if kept is not None and kept[0] > now:
+            return session.merge(kept[1], load=False)
+        user = user_for_token(session, token)
+        if user is None:
+            self._kept.pop(digest, None)
+            return None
+        if len(self._kept) >= self.max_tokens:
+            self._kept = {d: k for d, k in self._kept.items() if k[0] > now}
+            if len(self._kept) >= self.max_tokens:
+                self._kept.clear()
+        self._kept[digest] = (now + self.seconds, _detached_copy(user))
+        return user
+
+
+def _detached_copy(user: User) -> User:
+    """A copy of ``user`` and their branches that belongs to no session: every column and
+    the branches loaded, so merging it loads nothing (and no backref fills Branch.users)."""
+    copy = _copy_row(user)
+    set_committed_value(copy, "branches", [_copy_row(branch) for branch in user.branches])
+    return copy
+
+
+def _copy_row(obj):
+    copy = type(obj)(**{c.key: getattr(obj, c.key) for c in obj.__table__.c})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def get_branch(session, slug: str) -> Branch:
