@@ -849,19 +849,33 @@ def release_seats(session, event: Event, count: int) -> None:
 _LOCK_EVENT = (
     sa.select(Event).where(Event.id == sa.bindparam("event_id")).with_for_update(of=Event)
     .options(sa.orm.joinedload(Event.venue)).execution_options(populate_existing=True))
+#: what a change of seats decides on (the window, the state, the seats), read again under
+#: the lock when the session holds the event already
+_SEAT_STATE = ("status", "capacity", "seats_taken", "signup_opens_at", "signup_closes_at",
+               "starts_at", "ends_at")
+_LOCK_SEAT_STATE = sa.select(*(getattr(Event, name) for name in _SEAT_STATE)).where(
+    Event.id == sa.bindparam("event_id")).with_for_update()
 
 
 def lock_event(session, event_id: int) -> Event:
     """Load an event for a change of its seats, current and locked until commit.
 
     PostgreSQL, and SQLite in a transaction that locks late: the lock is taken now (SELECT …
-    FOR UPDATE; SQLite's write lock) and the event read again even if the session holds it
-    (with its venue, which reading again would otherwise drop: a confirmation mail names it).
-    SQLite under BEGIN IMMEDIATE already held the database lock before anything was read, so
-    the event as this transaction loaded it is current; it comes from the session when it
-    is there, without a statement."""
+    FOR UPDATE; SQLite's write lock) and what seat rules decide on is read again (the
+    window, the state, capacity and seats taken) when the session holds the event already,
+    else the whole event with its venue (a confirmation mail names it). SQLite under BEGIN
+    IMMEDIATE already held the database lock before anything was read, so the event as this
+    transaction loaded it is current; it comes from the session when it is there, without
+    a statement."""
     if not lock_for_write(session):
         event = session.get(Event, event_id)
+    elif (event := session.identity_map.get(identity_key(Event, event_id))) is not None:
+        row = session.execute(_LOCK_SEAT_STATE, {"event_id": event_id}).one_or_none()
+        if row is None:
+            event = None
+        else:
+            for name, value in zip(_SEAT_STATE, row, strict=True):
+                sa.orm.attributes.set_committed_value(event, name, value)
     else:
         event = session.scalar(_LOCK_EVENT, {"event_id": event_id})
     if event is None:

@@ -55,9 +55,9 @@ def create_registration(event_id: int):
     result = services.register(
         db.session, event, body, now=utcnow(), idempotency_key=body.get("idempotency_key"),
         max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
-    answer = signup_answer(result.registration, result.manage_token)
     with _kept_after_commit(db.session()):
-        db.session.commit()
+        db.session.commit()  # first: what follows holds no lock other sign-ups wait for
+        answer = signup_answer(result.registration, result.manage_token)
         if not result.replayed:
             from gathering.rsvp.views import send_registration_mail
 
@@ -74,10 +74,11 @@ def create_registration(event_id: int):
 def _kept_after_commit(session):
     """Commit without expiring what the session holds, for the block's reads only.
 
-    The answer is built before the commit; the confirmation mail is sent after it and reads
-    the registration, its people and the event as this transaction wrote them, which the
-    commit made true. Without this they would all be loaded again. Afterwards everything is
-    expired as a commit would have, so nothing stale outlives the block.
+    The answer and the confirmation mail are made after the commit (SQLite's write lock is
+    free again by then) and read the registration, its people and the event as this
+    transaction wrote them, which the commit made true. Without this they would all be
+    loaded again. Afterwards everything is expired as a commit would have, so nothing stale
+    outlives the block.
     """
     keep = session.expire_on_commit
     session.expire_on_commit = False
