@@ -49,10 +49,12 @@ def _refuse(code: str, message, **details):
 # Lookups
 
 
-# Built once (every scan runs it): the party with its people and their fee categories.
+# Built once (every scan runs it): the party with its people and their fee categories, and
+# (for an admission) the sums of its ledger.
 _BY_TICKET = (
     sa.select(Registration).where(Registration.ticket_token == sa.bindparam("token"))
     .options(joinedload(Registration.attendees).joinedload(Attendee.fee_category)))
+_BY_TICKET_WITH_LEDGER = _BY_TICKET.add_columns(*fees.ledger_sums(Registration.id))
 
 
 def get_registration_by_ticket(session, token: str) -> Registration:
@@ -61,16 +63,20 @@ def get_registration_by_ticket(session, token: str) -> Registration:
     Tokens are ≥128 random bits and looked up by equality on a unique column, so no timing
     reveals a prefix worth guessing.
     """
+    return _by_ticket(session, _BY_TICKET, token)[0]
+
+
+def _by_ticket(session, statement, token: str):
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
         raise NotFound(_l("This ticket is not known."), code="unknown_token")
-    reg = session.scalars(_BY_TICKET, {"token": token}).unique().one_or_none()
-    if reg is None:
+    row = session.execute(statement, {"token": token}).unique().one_or_none()
+    if row is None:
         if session.scalar(sa.select(Registration.id).where(
                 Registration.replaced_ticket_token == token)) is not None:
             _refuse("revoked", _l("This ticket was replaced by a new one. Ask for the new "
                                   "ticket or search the name."))
         raise NotFound(_l("This ticket is not known."), code="unknown_token")
-    return reg
+    return row
 
 
 def replace_ticket(session, reg: Registration, *, user: User) -> str:
@@ -217,7 +223,8 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
         record = idempotency.get_record(session, _scope(event), nonce)
         if record is not None:
             return Admission(dict(record.response, replayed=True))
-    reg = get_registration_by_ticket(session, token)
+    reg, paid, received = _by_ticket(session, _BY_TICKET_WITH_LEDGER, token)
+    money = fees.Totals(int(paid), int(received))  # an admission records no payment
     _validate_party(reg, event)
     chosen = _pick(reg, attendee_ids)
     device = _clean_device(device)
@@ -255,7 +262,7 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
                                     nonce=f"checkin:{nonce}" if nonce else None, now=now)
         result["payment_id"] = payment.id if payment else None
         result["change"] = change
-    money = fees.totals(session, reg)
+        money = fees.totals(session, reg)
     result["amount_due"] = fees.amount_due(reg)
     result["balance"] = result["amount_due"] - money.paid
     if nonce:

@@ -95,12 +95,22 @@ class Totals(NamedTuple):
     received: int
 
 
+def ledger_sums(registration_id) -> tuple:
+    """``paid`` and ``received`` of the registration ``registration_id`` (a column or a bound
+    parameter) as two scalar subqueries: a lookup of a party can bring its ledger's sums in
+    the same statement (a scan at the door)."""
+    of_party = Payment.registration_id == registration_id
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0)).where(of_party)
+        .scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case(
+            (Payment.method != PaymentMethod.waived.value, Payment.amount), else_=0)), 0))
+        .where(of_party).scalar_subquery(),
+    )
+
+
 # Built once: every check-in answer sums its party's ledger.
-_TOTALS = sa.select(
-    sa.func.coalesce(sa.func.sum(Payment.amount), 0),
-    sa.func.coalesce(sa.func.sum(sa.case(
-        (Payment.method != PaymentMethod.waived.value, Payment.amount), else_=0)), 0),
-).where(Payment.registration_id == sa.bindparam("registration_id"))
+_TOTALS = sa.select(*ledger_sums(sa.bindparam("registration_id")))
 
 
 def totals(session, registration: Registration) -> Totals:
