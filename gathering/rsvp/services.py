@@ -429,8 +429,8 @@ def _insert_rows(session, model, rows: list[dict], *, by: str | None = None) -> 
     full = [{c.key: row[c.key] if c.key in row else _default(c) for c in table.c
              if c.key != "id"} for row in rows]
     key = table.c[by] if by else sa.null()
-    ids = dict((k, id_) for id_, k in session.execute(
-        sa.insert(table).returning(table.c.id, key), full))
+    ids = {k: id_ for id_, k in session.execute(
+        sa.insert(table).returning(table.c.id, key), full)}
     if len(ids) != len(full):
         raise ValueError(f"{model.__name__} rows need a unique {by!r} to match their ids")
     objects = []
