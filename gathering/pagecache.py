@@ -8,17 +8,24 @@ each visitor (``keep_page`` / ``fill_page``). Logged-in staff and pages that car
 ("logged out") always get a fresh rendering.
 
 Flask-Caching stores the pages: in each process by default, in Redis with
-``CACHE_TYPE=RedisCache`` (then every app server shares them).
+``CACHE_TYPE=RedisCache`` (then every app server shares them). A page asked for with
+``replay_vary`` is also answered before Flask runs (gathering/replay.py) to visitors who
+have no session yet: the slots are filled there for each of them (``new_visitor_fill``),
+with a session cookie holding a CSRF secret of their own, as Flask and Flask-WTF make it.
 """
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, request, session
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 
 from gathering.accounts.session import is_logged_in
 from gathering.extensions import cache
 from gathering.i18n import current_lang
+from gathering.replay import PerVisitor, replay_for
 from gathering.security import new_token
 
 #: where a kept page had this visitor's CSRF token and the sign-up's idempotency key
@@ -60,12 +67,49 @@ def fill_page(kept: str) -> str:
     return kept
 
 
-def cached_page(key: str, render) -> str:
+def cached_page(key: str, render, *, replay_vary: tuple[str, ...] | None = None) -> str:
     """The shared copy of a page when there is one, else ``render()`` kept for the next
-    visitors. ``render`` returns ``(html, idempotency_key or None)``."""
+    visitors. ``render`` returns ``(html, idempotency_key or None)``. With ``replay_vary``
+    (what the page varies on, see replay.replay_for), the next visitors without a session
+    are answered before Flask runs, each with secrets of their own."""
     kept = cache.get(key)
     if kept is None:
         html, idempotency_key = render()
         kept = keep_page(html, idempotency_key=idempotency_key)
         cache.set(key, kept, timeout=timeout())
+    if replay_vary is not None:
+        per_visitor = None
+        if CSRF_SLOT in kept or KEY_SLOT in kept:
+            fill, cookies = new_visitor_fill(current_app._get_current_object())
+            per_visitor = PerVisitor(kept.encode(), fill, cookies)
+        replay_for(timeout(), vary=replay_vary, anonymous=True, per_visitor=per_visitor)
     return fill_page(kept)
+
+
+def new_visitor_fill(app):
+    """``(fill, cookies)`` for replay.PerVisitor: ``fill(page)`` puts a new visitor's
+    secrets in a kept page's slots and gives the Set-Cookie of their new session. The CSRF
+    secret and its token are made as Flask-WTF's ``generate_csrf`` makes them for a session
+    without one, so that its ``validate_csrf`` takes the form back (tested end to end)."""
+    made = app.extensions.get("tsudoi.new_visitor")
+    if made is not None:
+        return made
+    interface = app.session_interface
+    field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    signer = URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                                    salt="wtf-csrf-token")
+    csrf_slot, key_slot = CSRF_SLOT.encode(), KEY_SLOT.encode()
+
+    def fill(page: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+        added = []
+        if csrf_slot in page:
+            secret = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's own
+            page = page.replace(csrf_slot, signer.dumps(secret).encode())
+            added.append(("Set-Cookie", interface.new_cookie(app, {field: secret})))
+        if key_slot in page:
+            page = page.replace(key_slot, new_token().encode())
+        return page, added
+
+    made = app.extensions["tsudoi.new_visitor"] = (fill, frozenset(
+        {interface.get_cookie_name(app)}))
+    return made

@@ -9,7 +9,8 @@ request from memory for that many seconds: a 304 when the client's ETag or date 
 current, the kept bytes otherwise, without a request context, a session or a query.
 
 What may be kept is narrow on purpose: GET answers with status 200 whose view opted in and
-that set no cookie. They are keyed by scheme, host, path, query string, whether the client
+that set no cookie, or whose cookies the view's ``PerVisitor`` makes anew for each visitor
+(a kept event page: every new visitor gets a session and a CSRF token of their own). They are keyed by scheme, host, path, query string, whether the client
 takes gzip, and the request headers or cookies the view named in ``vary`` (the language
 choice of a page). ``anonymous=True`` answers are only replayed to requests that carry no
 other cookie: a visitor with a session (logged in, or a message waiting) always reaches
@@ -21,6 +22,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import request
 from werkzeug.http import (
@@ -38,13 +41,29 @@ ENVIRON_KEY = "tsudoi.replay_seconds"
 MAX_URLS = 10_000
 
 
-def replay_for(seconds: int, *, vary: tuple[str, ...] = (), anonymous: bool = False) -> None:
+class PerVisitor(NamedTuple):
+    """How a kept answer is made each visitor's own when it is replayed.
+
+    ``body`` is the answer with slots where its first visitor's secrets were; ``fill(body)``
+    gives this visitor's bytes and the headers to add to the kept ones (the Set-Cookie of a
+    session of their own); ``cookies`` names the cookies ``fill`` makes, which the app's
+    own answer set for its first visitor (an answer setting any other is not kept)."""
+
+    body: bytes
+    fill: Callable[[bytes], tuple[bytes, list[tuple[str, str]]]]
+    cookies: frozenset[str]
+
+
+def replay_for(seconds: int, *, vary: tuple[str, ...] = (), anonymous: bool = False,
+               per_visitor: PerVisitor | None = None) -> None:
     """Let this request's answer be replayed for ``seconds`` (only if it is a 200 that sets
-    no cookie). The view promises that the answer depends on nothing but the URL, whether
-    the client takes gzip, and ``vary``: request header names (``"Accept-Language"``) or
-    ``"cookie:<name>"``. ``anonymous``: replay only to requests with no other cookie."""
+    no cookie but those of ``per_visitor``). The view promises that the answer depends on
+    nothing but the URL, whether the client takes gzip, and ``vary``: request header names
+    (``"Accept-Language"``) or ``"cookie:<name>"``. ``anonymous``: replay only to requests
+    with no other cookie. ``per_visitor``: replay ``per_visitor.body``, filled anew for
+    each request, instead of the answer's own bytes."""
     if seconds > 0:
-        request.environ[ENVIRON_KEY] = (seconds, tuple(vary), anonymous)
+        request.environ[ENVIRON_KEY] = (seconds, tuple(vary), anonymous, per_visitor)
 
 
 def _vary_values(environ, vary: tuple[str, ...], cookies: dict | None) -> tuple:
@@ -68,14 +87,19 @@ def _key(environ) -> str:
                      environ.get("QUERY_STRING", ""), "gz" if _takes_gzip(environ) else ""))
 
 
-class _Kept:
-    __slots__ = ("expires", "status", "headers", "body", "etag", "modified")
+def _cookie_name(set_cookie: str) -> str:
+    return set_cookie.split("=", 1)[0].strip()
 
-    def __init__(self, expires, status, headers, body):
+
+class _Kept:
+    __slots__ = ("expires", "status", "headers", "body", "fill", "etag", "modified")
+
+    def __init__(self, expires, status, headers, body, fill=None):
         self.expires = expires
         self.status = status
         self.headers = headers
         self.body = body
+        self.fill = fill
         found = {name.lower(): value for name, value in headers}
         self.etag = (found.get("etag") or "").strip('"') or None
         self.modified = parse_date(found.get("last-modified"))
@@ -125,10 +149,17 @@ class ReplayMiddleware:
 
         body = self.wsgi_app(environ, capture)
         opted = environ.get(ENVIRON_KEY)
-        if (not opted or not captured.get("status", "").startswith("200")
-                or any(name.lower() == "set-cookie" for name, _ in captured["headers"])):
+        if not opted or not captured.get("status", "").startswith("200"):
             return body
-        seconds, vary, anonymous = opted
+        seconds, vary, anonymous, per_visitor = opted
+        headers = list(captured["headers"])
+        made = per_visitor.cookies if per_visitor else frozenset()
+        if any(name.lower() == "set-cookie" and _cookie_name(value) not in made
+               for name, value in headers):
+            return body
+        if per_visitor:  # its own cookies and length are added to each visitor's copy
+            headers = [(name, value) for name, value in headers
+                       if name.lower() not in ("set-cookie", "content-length")]
         rule = _Rule(vary, anonymous)
         key = self._variant(rule, url, environ)
         if key is None:
@@ -142,8 +173,12 @@ class ReplayMiddleware:
             if len(self._rules) >= MAX_URLS and url not in self._rules:
                 self._rules.clear()
             self._rules[url] = rule
-        self._put(key, _Kept(time.monotonic() + seconds, captured["status"],
-                             list(captured["headers"]), data))
+        if per_visitor:
+            kept = _Kept(time.monotonic() + seconds, captured["status"], headers,
+                         per_visitor.body, per_visitor.fill)
+        else:
+            kept = _Kept(time.monotonic() + seconds, captured["status"], headers, data)
+        self._put(key, kept)
         return [data]
 
     @staticmethod
@@ -158,6 +193,11 @@ class ReplayMiddleware:
         return (url, *_vary_values(environ, rule.vary, cookies))
 
     def _answer(self, kept: _Kept, environ, start_response, *, head: bool):
+        if kept.fill is not None:  # never a 304: each visitor's copy is new
+            body, added = kept.fill(kept.body)
+            start_response(kept.status, [*kept.headers, ("Content-Length", str(len(body))),
+                                         *added])
+            return [] if head else [body]
         if not is_resource_modified(environ, etag=kept.etag, last_modified=kept.modified):
             headers = list(kept.headers)
             remove_entity_headers(headers)  # as werkzeug's own 304 does

@@ -122,7 +122,7 @@ class OptedApp:
 
     def __call__(self, environ, start_response):
         self.calls += 1
-        environ[replay.ENVIRON_KEY] = (60, (), False)
+        environ[replay.ENVIRON_KEY] = (60, (), False, None)
         start_response("200 OK", list(self.headers))
         return [self.body]
 
@@ -179,3 +179,57 @@ def test_a_visitor_with_a_session_always_reaches_the_app(feed_app, make_user):
     page = staff.get("/").get_data(as_text=True)
     assert feed_app.handled == handled + 2  # the login and the page
     assert "Log out" in page or "ログアウト" in page
+
+
+class PerVisitorApp(OptedApp):
+    """An app whose answer sets a cookie that its PerVisitor makes anew for each visitor."""
+
+    def __init__(self, cookies=("session=first; HttpOnly",)):
+        super().__init__([("Content-Type", "text/html"), ("Content-Length", "9"),
+                          *[("Set-Cookie", c) for c in cookies]], b"page:Adam")
+        self.filled = 0
+
+    def fill(self, body: bytes):
+        self.filled += 1
+        name = f"V{self.filled}".encode()
+        return body.replace(b"{who}", name), [("Set-Cookie", f"session={self.filled}")]
+
+    def __call__(self, environ, start_response):
+        answer = super().__call__(environ, start_response)
+        environ[replay.ENVIRON_KEY] = (60, (), True, replay.PerVisitor(
+            b"page:{who}", self.fill, frozenset({"session"})))
+        return answer
+
+    def answer(self, middleware, **environ):
+        got = {}
+
+        def start(status, headers, exc_info=None):
+            got["status"], got["headers"] = status, headers
+
+        body = b"".join(middleware({**self.ENV, **environ}, start))
+        return got["status"], got["headers"], body
+
+
+def test_a_per_visitor_answer_is_filled_anew_for_each_request():
+    app = PerVisitorApp()
+    middleware = replay.ReplayMiddleware(app, max_bytes=1000)
+    status, headers, body = app.answer(middleware)
+    assert body == b"page:Adam" and ("Set-Cookie", "session=first; HttpOnly") in headers
+    for n in (1, 2):
+        status, headers, body = app.answer(middleware)
+        assert status == "200 OK" and body == f"page:V{n}".encode()
+        assert [v for k, v in headers if k == "Set-Cookie"] == [f"session={n}"]
+        assert [v for k, v in headers if k == "Content-Length"] == [str(len(body))]
+    assert app.calls == 1
+    # never a 304 (each copy is new), and a visitor with a cookie reaches the app
+    assert app.answer(middleware, HTTP_IF_NONE_MATCH="*")[2] == b"page:V3"
+    assert app.answer(middleware, HTTP_COOKIE="session=abc")[2] == b"page:Adam"
+    assert app.calls == 2
+
+
+def test_a_per_visitor_answer_setting_another_cookie_is_not_kept():
+    app = PerVisitorApp(cookies=("session=first", "lang=en"))
+    middleware = replay.ReplayMiddleware(app, max_bytes=1000)
+    for _ in range(2):
+        assert app.answer(middleware)[2] == b"page:Adam"
+    assert app.calls == 2 and app.filled == 0

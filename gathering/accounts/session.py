@@ -12,6 +12,7 @@ from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
+from werkzeug.wrappers import Response
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -28,6 +29,15 @@ class SessionInterface(SecureCookieSessionInterface):
             self._signer = super().get_signing_serializer(app)
             self._signer_keys = keys
         return self._signer
+
+    def new_cookie(self, app, data: dict) -> str:
+        """The Set-Cookie value that saving a new session holding ``data`` would send, made
+        without a request (a kept page handed to a new visitor, gathering/pagecache.py)."""
+        session = self.session_class()
+        session.update(data)
+        response = Response()  # werkzeug's: Flask's own looks for an app context
+        self.save_session(app, session, response)
+        return response.headers["Set-Cookie"]
 
 
 def is_logged_in() -> bool:

@@ -9,10 +9,12 @@ from gathering.accounts.services import get_branch, list_branches
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db
-from gathering.replay import replay_for
 from gathering.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
+
+#: what an anonymous visitor's copy of a public page varies on: the language
+LANGUAGE_VARY = ("Accept-Language", "cookie:lang")
 
 
 def _filters():
@@ -51,10 +53,9 @@ def cached_listing(view):
             return view(*args, **kwargs)
         # the same answer for the next anonymous visitors in the same language, straight
         # from memory (gathering/replay.py); the language is the page's only variable
-        replay_for(pagecache.timeout(), vary=("Accept-Language", "cookie:lang"),
-                   anonymous=True)
         return pagecache.cached_page(pagecache.page_key(),
-                                     lambda: (view(*args, **kwargs), None))
+                                     lambda: (view(*args, **kwargs), None),
+                                     replay_vary=LANGUAGE_VARY)
 
     view_with_cache.__name__ = view.__name__
     view_with_cache.__doc__ = view.__doc__
@@ -95,7 +96,7 @@ def detail(event_id: int):
     rendering for PAGE_CACHE_SECONDS, each with a CSRF token and request key of their own."""
     if pagecache.shareable():
         return pagecache.cached_page(pagecache.page_key("event"),
-                                     lambda: _detail(event_id))
+                                     lambda: _detail(event_id), replay_vary=LANGUAGE_VARY)
     return _detail(event_id)[0]
 
 

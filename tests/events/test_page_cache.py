@@ -1,6 +1,7 @@
 """Public pages are kept a few seconds for visitors who are not logged in (pagecache.py)."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from gathering.events.models import Event
 from gathering.extensions import cache, db
 from gathering.rsvp.models import Registration
+from gathering.timeutil import TOKYO
 
 
 @pytest.fixture
@@ -146,3 +148,95 @@ def test_unknown_event_is_not_kept(guarded_app, make_event):
     event_id = make_event().id
     db.session.commit()
     assert client.get(f"/events/{event_id}").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------
+# New visitors: the kept event page answered before Flask runs, with secrets of their own
+
+
+@pytest.fixture
+def counted_app(guarded_app):
+    """guarded_app, counting the requests Flask itself handled."""
+    guarded_app.handled = 0
+
+    @guarded_app.before_request
+    def _count():
+        guarded_app.handled += 1
+
+    return guarded_app
+
+
+def test_new_visitors_get_the_kept_event_page_without_flask_and_can_sign_up(counted_app,
+                                                                           make_event):
+    event_id = make_event(capacity=10, title="はじめての会").id
+    db.session.commit()
+    url = f"/events/{event_id}"
+    first = counted_app.test_client()
+    from_flask = first.get(url)
+    assert counted_app.handled == 1
+    visitors = [counted_app.test_client() for _ in range(3)]
+    pages = [visitor.get(url) for visitor in visitors]
+    assert counted_app.handled == 1  # all three answered from memory
+    for page in pages:
+        assert page.status_code == 200 and "はじめての会" in page.get_data(as_text=True)
+        assert "\x00" not in page.get_data(as_text=True)
+        assert page.headers["Content-Length"] == str(len(page.data))
+        cookie = page.headers["Set-Cookie"]
+        assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        # the app's own headers (security, caching, Vary) kept as Flask gave them
+        for name in ("Content-Security-Policy", "Cache-Control", "Vary", "Content-Type"):
+            assert page.headers[name] == from_flask.headers[name]
+    texts = [page.get_data(as_text=True) for page in pages]
+    assert len({hidden(text, "csrf_token") for text in texts}) == 3
+    assert len({hidden(text, "idempotency_key") for text in texts}) == 3
+    assert len({page.headers["Set-Cookie"] for page in pages}) == 3
+    # each signs up with what their page and cookie carry, through Flask-WTF's own check
+    for n, (visitor, text) in enumerate(zip(visitors, texts, strict=True)):
+        assert sign_up(visitor, event_id, text, f"新{n}").status_code == 302
+    db.session.commit()
+    names = set(db.session.scalars(sa.select(Registration.family_name)
+                                   .where(Registration.event_id == event_id)))
+    assert names == {"新0", "新1", "新2"}
+    db.session.commit()
+    # a replayed page's token is worth nothing without the session it came with
+    assert sign_up(counted_app.test_client(), event_id, texts[0], "横取り").status_code == 400
+    # and one visitor's token does not pass with another's cookie
+    assert sign_up(visitors[1], event_id, texts[2], "取り違え").status_code == 400
+
+
+def test_a_visitor_with_a_session_reaches_flask_and_keeps_it(counted_app, make_event):
+    event_id = make_event(capacity=10).id
+    db.session.commit()
+    url = f"/events/{event_id}"
+    counted_app.test_client().get(url)
+    returning = counted_app.test_client()
+    returning.get(url)  # replayed: a new session
+    handled = counted_app.handled
+    again = returning.get(url)
+    assert counted_app.handled == handled + 1
+    assert "Set-Cookie" not in again.headers  # the session they have is kept as it is
+    assert sign_up(returning, event_id, again.get_data(as_text=True), "再訪").status_code == 302
+
+
+def test_replayed_event_pages_keep_their_language_and_closed_ones_set_no_cookie(
+        counted_app, make_event):
+    open_id = make_event(capacity=10).id
+    past = make_event(starts_at=datetime.now(TOKYO) - timedelta(days=3)).id
+    db.session.commit()
+    english = {"Accept-Language": "en"}
+    for _ in range(2):
+        page = counted_app.test_client().get(f"/events/{open_id}", headers=english)
+        assert 'lang="en"' in page.get_data(as_text=True) and "Sign up" in page.get_data(
+            as_text=True)
+    japanese = counted_app.test_client().get(f"/events/{open_id}")
+    assert 'lang="ja"' in japanese.get_data(as_text=True)
+    assert counted_app.handled == 2  # one rendering per language
+    for _ in range(2):
+        closed = counted_app.test_client().get(f"/events/{past}")
+        assert closed.status_code == 200 and "Set-Cookie" not in closed.headers
+    assert counted_app.handled == 3
+    # choosing a language sets a cookie of its own: that answer is never kept
+    for _ in range(2):
+        chosen = counted_app.test_client().get(f"/events/{open_id}?lang=en")
+        assert any(c.startswith("lang=en") for c in chosen.headers.get_all("Set-Cookie"))
+    assert counted_app.handled == 5
