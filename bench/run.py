@@ -220,7 +220,16 @@ def measure(base: str, fx: dict, token: str, tokens_file: Path) -> list[Row]:
         return row
 
     page("GET / (upcoming events)", "/")
-    page("GET /events/<id> (with sign-up form)", f"/events/{fx['page_event']}")
+    event_path = f"/events/{fx['page_event']}"
+    page("GET /events/<id> (with sign-up form)", event_path)
+    # the same page for a visitor who has been before: their session cookie comes along
+    _s, first_headers, _b = fetch(base + event_path)
+    cookie = {k.lower(): v for k, v in first_headers.items()}.get("set-cookie", "")
+    returning = page("  same, returning visitor", event_path,
+                     headers={"Cookie": cookie.split(";", 1)[0]})
+    if not cookie:
+        returning.missing = "the event page set no session cookie"
+        returning.result = None
 
     # calendar apps (Google's, Apple's) send Accept-Encoding: gzip, and so do these rows
     gz = {"Accept-Encoding": "gzip"}

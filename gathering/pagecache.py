@@ -20,7 +20,8 @@ import secrets
 
 from flask import current_app, request, session
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import Serializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from gathering.accounts.session import is_logged_in
 from gathering.extensions import cache
@@ -86,30 +87,52 @@ def cached_page(key: str, render, *, replay_vary: tuple[str, ...] | None = None)
     return fill_page(kept)
 
 
+class _TokenSigner(URLSafeTimedSerializer):
+    """Flask-WTF's signer of CSRF tokens, without its attempt at zlib: 40 hex digits never
+    come out shorter, and the attempt costs as much as the signature (loads is unchanged)."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def new_visitor_fill(app):
-    """``(fill, cookies)`` for replay.PerVisitor: ``fill(page)`` puts a new visitor's
-    secrets in a kept page's slots and gives the Set-Cookie of their new session. The CSRF
-    secret and its token are made as Flask-WTF's ``generate_csrf`` makes them for a session
-    without one, so that its ``validate_csrf`` takes the form back (tested end to end)."""
+    """``(fill, cookies)`` for replay.PerVisitor: ``fill(page, cookies)`` puts a visitor's
+    secrets into a kept page's slots. A visitor without a session gets a new one holding a
+    CSRF secret (its Set-Cookie comes with the page); one whose session holds nothing but
+    that secret gets a token of it; any other session (a login, a message, a cart of form
+    data) is left to Flask (None). The secret and its token are made as Flask-WTF's
+    ``generate_csrf`` makes them, so that its ``validate_csrf`` takes the form back (tested
+    end to end)."""
     made = app.extensions.get("tsudoi.new_visitor")
     if made is not None:
         return made
     interface = app.session_interface
+    name = interface.get_cookie_name(app)
     field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
-    signer = URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
-                                    salt="wtf-csrf-token")
+    anonymous_keys = {field, "_fresh"}  # Flask-Login marks an anonymous session not fresh
+    signer = _TokenSigner(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                          salt="wtf-csrf-token")
     csrf_slot, key_slot = CSRF_SLOT.encode(), KEY_SLOT.encode()
 
-    def fill(page: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+    def fill(page: bytes, cookies: dict) -> tuple[bytes, list[tuple[str, str]]] | None:
         added = []
         if csrf_slot in page:
-            secret = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's own
+            held = cookies.get(name)
+            if held:
+                data = interface.read_cookie(app, held)
+                if not data or not data.keys() <= anonymous_keys or not isinstance(
+                        data.get(field), str):
+                    return None
+                secret = data[field]
+            else:
+                secret = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's own
+                added.append(("Set-Cookie", interface.new_cookie(app, {field: secret})))
             page = page.replace(csrf_slot, signer.dumps(secret).encode())
-            added.append(("Set-Cookie", interface.new_cookie(app, {field: secret})))
+        elif name in cookies:
+            return None
         if key_slot in page:
             page = page.replace(key_slot, new_token().encode())
         return page, added
 
-    made = app.extensions["tsudoi.new_visitor"] = (fill, frozenset(
-        {interface.get_cookie_name(app)}))
+    made = app.extensions["tsudoi.new_visitor"] = (fill, frozenset({name}))
     return made

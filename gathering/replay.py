@@ -44,13 +44,15 @@ MAX_URLS = 10_000
 class PerVisitor(NamedTuple):
     """How a kept answer is made each visitor's own when it is replayed.
 
-    ``body`` is the answer with slots where its first visitor's secrets were; ``fill(body)``
-    gives this visitor's bytes and the headers to add to the kept ones (the Set-Cookie of a
-    session of their own); ``cookies`` names the cookies ``fill`` makes, which the app's
-    own answer set for its first visitor (an answer setting any other is not kept)."""
+    ``body`` is the answer with slots where its first visitor's secrets were;
+    ``fill(body, cookies)`` gives this visitor's bytes and the headers to add to the kept
+    ones (the Set-Cookie of a session of their own), or None when the app must answer this
+    request itself. ``cookies`` names the cookies ``fill`` reads and makes: the app's own
+    answer may have set them (an answer setting any other is not kept), and a request
+    carrying them is still replayed to (``fill`` sees them)."""
 
     body: bytes
-    fill: Callable[[bytes], tuple[bytes, list[tuple[str, str]]]]
+    fill: Callable[[bytes, dict], tuple[bytes, list[tuple[str, str]]] | None]
     cookies: frozenset[str]
 
 
@@ -109,12 +111,13 @@ class _Rule:
     """How a URL's answers were kept: what they vary on, and whether only for visitors
     without cookies of their own."""
 
-    __slots__ = ("vary", "anonymous", "cookie_names")
+    __slots__ = ("vary", "anonymous", "allowed")
 
-    def __init__(self, vary: tuple[str, ...], anonymous: bool):
+    def __init__(self, vary: tuple[str, ...], anonymous: bool, filled=frozenset()):
         self.vary = vary
         self.anonymous = anonymous
-        self.cookie_names = {v[7:] for v in vary if v.startswith("cookie:")}
+        #: the cookies an anonymous request may carry: those it varies on, those filled
+        self.allowed = {v[7:] for v in vary if v.startswith("cookie:")} | filled
 
 
 class ReplayMiddleware:
@@ -135,10 +138,13 @@ class ReplayMiddleware:
         url = _key(environ)
         rule = self._rules.get(url)
         if rule is not None:
-            key = self._variant(rule, url, environ)
+            key, cookies = self._variant(rule, url, environ)
             kept = self._get(key) if key is not None else None
             if kept is not None:
-                return self._answer(kept, environ, start_response, head=method == "HEAD")
+                answer = self._answer(kept, environ, cookies, start_response,
+                                      head=method == "HEAD")
+                if answer is not None:
+                    return answer
         if method == "HEAD":
             return self.wsgi_app(environ, start_response)
         captured = {}
@@ -160,8 +166,8 @@ class ReplayMiddleware:
         if per_visitor:  # its own cookies and length are added to each visitor's copy
             headers = [(name, value) for name, value in headers
                        if name.lower() not in ("set-cookie", "content-length")]
-        rule = _Rule(vary, anonymous)
-        key = self._variant(rule, url, environ)
+        rule = _Rule(vary, anonymous, made)
+        key, _cookies = self._variant(rule, url, environ)
         if key is None:
             return body
         try:
@@ -182,19 +188,24 @@ class ReplayMiddleware:
         return [data]
 
     @staticmethod
-    def _variant(rule: _Rule, url: str, environ) -> tuple | None:
-        """The key of this request's variant, or None when it may not be replayed."""
+    def _variant(rule: _Rule, url: str, environ) -> tuple[tuple | None, dict | None]:
+        """The key of this request's variant (None when it may not be replayed) and the
+        request's cookies (None when the rule needs none)."""
         cookies = None
-        if rule.anonymous or rule.cookie_names:
+        if rule.anonymous or rule.allowed:
             raw = environ.get("HTTP_COOKIE")
             cookies = parse_cookie(raw) if raw else {}
-            if rule.anonymous and any(name not in rule.cookie_names for name in cookies):
-                return None
-        return (url, *_vary_values(environ, rule.vary, cookies))
+            if rule.anonymous and any(name not in rule.allowed for name in cookies):
+                return None, cookies
+        return (url, *_vary_values(environ, rule.vary, cookies)), cookies
 
-    def _answer(self, kept: _Kept, environ, start_response, *, head: bool):
+    def _answer(self, kept: _Kept, environ, cookies, start_response, *, head: bool):
+        """The kept answer for this request; None when its fill leaves it to the app."""
         if kept.fill is not None:  # never a 304: each visitor's copy is new
-            body, added = kept.fill(kept.body)
+            filled = kept.fill(kept.body, cookies or {})
+            if filled is None:
+                return None
+            body, added = filled
             start_response(kept.status, [*kept.headers, ("Content-Length", str(len(body))),
                                          *added])
             return [] if head else [body]

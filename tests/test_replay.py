@@ -189,7 +189,9 @@ class PerVisitorApp(OptedApp):
                           *[("Set-Cookie", c) for c in cookies]], b"page:Adam")
         self.filled = 0
 
-    def fill(self, body: bytes):
+    def fill(self, body: bytes, cookies: dict):
+        if "session" in cookies:  # a session of its own: replayed only when it is "ok"
+            return (body.replace(b"{who}", b"known"), []) if cookies["session"] == "ok" else None
         self.filled += 1
         name = f"V{self.filled}".encode()
         return body.replace(b"{who}", name), [("Set-Cookie", f"session={self.filled}")]
@@ -223,8 +225,15 @@ def test_a_per_visitor_answer_is_filled_anew_for_each_request():
     assert app.calls == 1
     # never a 304 (each copy is new), and a visitor with a cookie reaches the app
     assert app.answer(middleware, HTTP_IF_NONE_MATCH="*")[2] == b"page:V3"
+    assert app.calls == 1
+    # the cookies the fill reads reach it; it may answer, or leave the request to the app
+    assert app.answer(middleware, HTTP_COOKIE="session=ok")[2] == b"page:known"
+    assert app.calls == 1
     assert app.answer(middleware, HTTP_COOKIE="session=abc")[2] == b"page:Adam"
     assert app.calls == 2
+    # any other cookie: the app answers
+    assert app.answer(middleware, HTTP_COOKIE="other=1")[2] == b"page:Adam"
+    assert app.calls == 3
 
 
 def test_a_per_visitor_answer_setting_another_cookie_is_not_kept():

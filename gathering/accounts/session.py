@@ -12,6 +12,7 @@ from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
+from itsdangerous import BadSignature
 from werkzeug.wrappers import Response
 
 
@@ -29,6 +30,15 @@ class SessionInterface(SecureCookieSessionInterface):
             self._signer = super().get_signing_serializer(app)
             self._signer_keys = keys
         return self._signer
+
+    def read_cookie(self, app, value: str) -> dict | None:
+        """What a session cookie's value holds, as ``open_session`` reads it; None when
+        this app did not sign it (or it is older than a session lives)."""
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            return self.get_signing_serializer(app).loads(value, max_age=max_age)
+        except BadSignature:
+            return None
 
     def new_cookie(self, app, data: dict) -> str:
         """The Set-Cookie value that saving a new session holding ``data`` would send, made

@@ -1,6 +1,7 @@
 """Public pages are kept a few seconds for visitors who are not logged in (pagecache.py)."""
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 import pytest
@@ -204,18 +205,32 @@ def test_new_visitors_get_the_kept_event_page_without_flask_and_can_sign_up(coun
     assert sign_up(visitors[1], event_id, texts[2], "取り違え").status_code == 400
 
 
-def test_a_visitor_with_a_session_reaches_flask_and_keeps_it(counted_app, make_event):
+def test_returning_visitors_are_replayed_with_their_own_session_unless_it_holds_more(
+        counted_app, make_event):
     event_id = make_event(capacity=10).id
     db.session.commit()
     url = f"/events/{event_id}"
     counted_app.test_client().get(url)
     returning = counted_app.test_client()
     returning.get(url)  # replayed: a new session
-    handled = counted_app.handled
     again = returning.get(url)
-    assert counted_app.handled == handled + 1
-    assert "Set-Cookie" not in again.headers  # the session they have is kept as it is
+    assert counted_app.handled == 1  # replayed again, with a token of the same session
+    assert "Set-Cookie" not in again.headers
     assert sign_up(returning, event_id, again.get_data(as_text=True), "再訪").status_code == 302
+    handled = counted_app.handled
+    # a session holding more than the CSRF secret (here a message) is Flask's to answer
+    with returning.session_transaction() as held:
+        held["_flashes"] = [("info", "お知らせがあります")]
+    shown = returning.get(url)
+    assert counted_app.handled == handled + 1
+    assert "お知らせがあります" in shown.get_data(as_text=True)
+    # so is a cookie this app did not sign: Flask starts a new session, as always
+    forged = counted_app.test_client()
+    forged.set_cookie("session", "eyJjc3JmX3Rva2VuIjoiYWJjIn0.forged.signature")
+    answer = forged.get(url)
+    assert counted_app.handled == handled + 2
+    assert answer.status_code == 200 and answer.headers["Set-Cookie"].startswith("session=")
+    assert sign_up(forged, event_id, answer.get_data(as_text=True), "新規").status_code == 302
 
 
 def test_replayed_event_pages_keep_their_language_and_closed_ones_set_no_cookie(
@@ -240,3 +255,18 @@ def test_replayed_event_pages_keep_their_language_and_closed_ones_set_no_cookie(
         chosen = counted_app.test_client().get(f"/events/{open_id}?lang=en")
         assert any(c.startswith("lang=en") for c in chosen.headers.get_all("Set-Cookie"))
     assert counted_app.handled == 5
+
+
+def test_a_new_visitors_token_is_the_one_flask_wtf_signs(monkeypatch):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from gathering.pagecache import _TokenSigner
+
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: 1_800_000_000)
+    ours, theirs = (cls("a secret", salt="wtf-csrf-token")
+                    for cls in (_TokenSigner, URLSafeTimedSerializer))
+    for _ in range(200):  # random hex never shrinks in zlib: the very same token
+        secret = secrets.token_hex(20)
+        assert ours.dumps(secret) == theirs.dumps(secret)
+    # one that would have shrunk is signed uncompressed, and still read back
+    assert theirs.loads(ours.dumps("0" * 40)) == "0" * 40
