@@ -171,3 +171,53 @@ def test_sign_up_completes_without_javascript(live_server, quality, site):
     assert db.session.get(Event, site.open_event).seats_taken == 2 + 2
     # axe-core needs JavaScript; the manage page is checked with it above.
     _assert_quality(check, "manage page after signing up", budget=True, axe=False)
+
+
+def test_a_kept_event_page_signs_up_a_new_visitor_without_javascript(make_app, quality, site):
+    """As in production: the page kept 60 s and CSRF checked. The second phone's page is
+    answered before Flask runs (gathering/replay.py) with a session of its own, which
+    Chromium keeps and sends back with the form."""
+    from gathering.extensions import cache
+    from tests.conftest import LiveServer
+
+    app = make_app(PAGE_CACHE_SECONDS=60, WTF_CSRF_ENABLED=True)
+    app.handled = []
+
+    @app.before_request
+    def _count():
+        from flask import request
+
+        if request.endpoint != "static" and request.path != "/favicon.ico":
+            app.handled.append(request.path)
+
+    with app.app_context():
+        cache.clear()
+    db.session.commit()  # end the test's read so the server's writes can begin
+    server = LiveServer(app)
+    try:
+        url = f"{server.url}/events/{site.open_event}"
+        _open(quality(javascript=False), url)  # the first visitor: Flask renders and keeps
+        check = quality(javascript=False)
+        page = check.page
+        _open(check, url)
+        assert app.handled == [f"/events/{site.open_event}"]  # the second page: replayed
+        session = [c for c in page.context.cookies() if c["name"] == "session"]
+        assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
+        form = page.locator("form.signup-form")
+        form.locator("input[name=family_name]").fill("鈴木")
+        form.locator("input[name=given_name]").fill("一郎")
+        form.locator("input[name=family_name_kana]").fill("すずき")
+        form.locator("input[name=given_name_kana]").fill("いちろう")
+        form.locator("input[name=phone]").fill("090-3333-4444")
+        form.locator("select[name='attendees-0-category']").select_option("adult")
+        form.locator("input[name=consent]").check()
+        form.locator("button[type=submit].primary").click()
+        page.wait_for_load_state("load")
+        assert "/r/" in page.url, page.locator(".error, .errors").all_inner_texts()
+    finally:
+        server.stop()
+        with app.app_context():
+            cache.clear()
+    db.session.remove()
+    reg = db.session.scalar(sa.select(Registration).where(Registration.given_name == "一郎"))
+    assert reg is not None and reg.status == "confirmed" and reg.event_id == site.open_event
