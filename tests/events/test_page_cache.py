@@ -270,3 +270,22 @@ def test_a_new_visitors_token_is_the_one_flask_wtf_signs(monkeypatch):
         assert ours.dumps(secret) == theirs.dumps(secret)
     # one that would have shrunk is signed uncompressed, and still read back
     assert theirs.loads(ours.dumps("0" * 40)) == "0" * 40
+
+
+@pytest.mark.parametrize("settings", [{}, {"SESSION_COOKIE_SECURE": True,
+                                           "SESSION_COOKIE_DOMAIN": "tsudoi.example",
+                                           "SESSION_COOKIE_NAME": "tsudoi"}])
+def test_a_new_visitors_cookie_is_the_one_flask_sets(make_app, monkeypatch, settings):
+    import flask
+
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: 1_800_000_000)
+    app = make_app(**settings)
+    interface = app.session_interface
+    secret = secrets.token_hex(20)
+    with app.test_request_context():
+        flask.session["csrf_token"] = secret
+        response = app.response_class()
+        interface.save_session(app, flask.session._get_current_object(), response)
+    assert interface.new_cookie(app, {"csrf_token": secret}) == response.headers["Set-Cookie"]
+    assert interface.read_cookie(app, response.headers["Set-Cookie"].split(";")[0].split(
+        "=", 1)[1]) == {"csrf_token": secret}
