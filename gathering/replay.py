@@ -10,11 +10,13 @@ current, the kept bytes otherwise, without a request context, a session or a que
 
 What may be kept is narrow on purpose: GET answers with status 200 whose view opted in and
 that set no cookie, or whose cookies the view's ``PerVisitor`` makes anew for each visitor
-(a kept event page: every new visitor gets a session and a CSRF token of their own). They are keyed by scheme, host, path, query string, whether the client
-takes gzip, and the request headers or cookies the view named in ``vary`` (the language
-choice of a page). ``anonymous=True`` answers are only replayed to requests that carry no
-other cookie: a visitor with a session (logged in, or a message waiting) always reaches
-the app. Each process keeps its own copy, bounded in bytes, least recently used out first.
+(a kept event page: every new visitor gets a session and a CSRF token of their own). They
+are keyed by scheme, host, path, query string, whether the client takes gzip, and the
+request headers or cookies the view named in ``vary`` (the language choice of a page).
+``anonymous=True`` answers are only replayed to requests that carry no other cookie (but
+those a ``PerVisitor`` reads, which may still hand the request to the app): a visitor with
+a session (logged in, or a message waiting) always reaches the app. Each process keeps its
+own copy, bounded in bytes, least recently used out first.
 """
 
 from __future__ import annotations
