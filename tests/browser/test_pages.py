@@ -139,16 +139,20 @@ def test_door_page_is_accessible_and_fits_a_phone(name, live_server, quality, si
     _assert_quality(check, name, budget=False)
 
 
+def _fill_contact(page, *values: str):
+    """The sign-up form with its contact fields typed in, in their order on the page."""
+    form = page.locator("form.signup-form")
+    names = ("family_name", "given_name", "family_name_kana", "given_name_kana", "phone")
+    for name, value in zip(names, values, strict=True):
+        form.locator(f"input[name={name}]").fill(value)
+    return form
+
+
 def test_sign_up_completes_without_javascript(live_server, quality, site):
     check = quality(javascript=False)
     page = check.page
     _open(check, f"{live_server.url}/events/{site.open_event}")
-    form = page.locator("form.signup-form")
-    form.locator("input[name=family_name]").fill("ｻﾄｳ")
-    form.locator("input[name=given_name]").fill("Maria")
-    form.locator("input[name=family_name_kana]").fill("さとう")
-    form.locator("input[name=given_name_kana]").fill("まりあ")
-    form.locator("input[name=phone]").fill("０９０－１１１１－２２２２")
+    form = _fill_contact(page, "ｻﾄｳ", "Maria", "さとう", "まりあ", "０９０－１１１１－２２２２")
     form.locator("button[name=add_person]").click()  # posts the form back, kept as typed
     page.wait_for_load_state("load")
     form = page.locator("form.signup-form")
@@ -203,12 +207,7 @@ def test_a_kept_event_page_signs_up_a_new_visitor_without_javascript(make_app, q
         assert app.handled == [f"/events/{site.open_event}"]  # the second page: replayed
         session = [c for c in page.context.cookies() if c["name"] == "session"]
         assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
-        form = page.locator("form.signup-form")
-        form.locator("input[name=family_name]").fill("鈴木")
-        form.locator("input[name=given_name]").fill("一郎")
-        form.locator("input[name=family_name_kana]").fill("すずき")
-        form.locator("input[name=given_name_kana]").fill("いちろう")
-        form.locator("input[name=phone]").fill("090-3333-4444")
+        form = _fill_contact(page, "鈴木", "一郎", "すずき", "いちろう", "090-3333-4444")
         form.locator("select[name='attendees-0-category']").select_option("adult")
         form.locator("input[name=consent]").check()
         form.locator("button[type=submit].primary").click()
