@@ -405,11 +405,8 @@ def _insert_party(session, event: Event, cleaned: dict, values: dict) -> Registr
     of three objects cost three times these two statements."""
     (reg,) = _insert_rows(session, Registration, [{
         "event_id": event.id, **{k: cleaned[k] for k in _CONTACT_FIELDS}, **values}])
-    people = _insert_rows(session, Attendee, [{
-        "registration_id": reg.id, "position": i,
-        "fee_category_id": person["category"].id if person["category"] else None,
-        "name": person["name"], "allergens": person["allergens"], "diets": person["diets"],
-        "note": person["note"], "created_at": values["created_at"]}
+    people = _insert_rows(session, Attendee, [
+        {"registration_id": reg.id, **_attendee_values(person, i, values["created_at"])}
         for i, person in enumerate(cleaned["attendees"])], by="position")
     for attendee, person in zip(people, cleaned["attendees"], strict=True):
         set_committed_value(attendee, "fee_category", person["category"])
@@ -453,12 +450,16 @@ _CONTACT_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_
                    "phone", "email", "message")
 
 
-def _attendee(person: dict, position: int, now: datetime) -> Attendee:
+def _attendee_values(person: dict, position: int, now: datetime) -> dict:
+    """An Attendee's columns from a cleaned person (sign-up's INSERT, an edit's new rows)."""
     category = person["category"]
-    return Attendee(position=position, fee_category_id=category.id if category else None,
-                    fee_category=category, name=person["name"],
-                    allergens=person["allergens"], diets=person["diets"], note=person["note"],
-                    created_at=now)
+    return {"position": position, "fee_category_id": category.id if category else None,
+            "name": person["name"], "allergens": person["allergens"],
+            "diets": person["diets"], "note": person["note"], "created_at": now}
+
+
+def _attendee(person: dict, position: int, now: datetime) -> Attendee:
+    return Attendee(**_attendee_values(person, position, now), fee_category=person["category"])
 
 
 def amount_expected(reg: Registration) -> int:
