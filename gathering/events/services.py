@@ -847,7 +847,7 @@ def release_seats(session, event: Event, count: int) -> None:
 
 # Built once: building it cost more than running it.
 _LOCK_EVENT = (
-    sa.select(Event).where(Event.id == sa.bindparam("event_id")).with_for_update(of=Event)
+    _EVENT.with_for_update(of=Event)
     .options(sa.orm.joinedload(Event.venue)).execution_options(populate_existing=True))
 #: what a change of seats decides on (the window, the state, the seats), read again under
 #: the lock when the session holds the event already
