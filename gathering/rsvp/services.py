@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -364,8 +365,8 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     event = events.lock_event(session, event.id)
 
     if idempotency_key:
-        existing = session.scalar(sa.select(Registration).where(
-            Registration.event_id == event.id, Registration.idempotency_key == idempotency_key))
+        existing = session.scalar(_BY_IDEMPOTENCY_KEY, {"event_id": event.id,
+                                                        "key": idempotency_key})
         if existing is not None:
             same = (existing.family_name, existing.phone, existing.email) == (
                 cleaned["family_name"], cleaned["phone"], cleaned["email"])
@@ -398,6 +399,12 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     return SignupResult(reg, token)
 
 
+# Built once (every sign-up with a key runs it).
+_BY_IDEMPOTENCY_KEY = sa.select(Registration).where(
+    Registration.event_id == sa.bindparam("event_id"),
+    Registration.idempotency_key == sa.bindparam("key"))
+
+
 def _insert_party(session, event: Event, cleaned: dict, values: dict) -> Registration:
     """INSERT the registration and its people with Core, one statement a table, and hand
     them back as objects in the session with their event, people and fee categories, as a
@@ -425,9 +432,7 @@ def _insert_rows(session, model, rows: list[dict], *, by: str | None = None) -> 
     table = model.__table__
     full = [{c.key: row[c.key] if c.key in row else _default(c) for c in table.c
              if c.key != "id"} for row in rows]
-    key = table.c[by] if by else sa.null()
-    ids = {k: id_ for id_, k in session.execute(
-        sa.insert(table).returning(table.c.id, key), full)}
+    ids = {k: id_ for id_, k in session.execute(_insert_returning(model, by), full)}
     if len(ids) != len(full):
         raise ValueError(f"{model.__name__} rows need a unique {by!r} to match their ids")
     objects = []
@@ -437,6 +442,14 @@ def _insert_rows(session, model, rows: list[dict], *, by: str | None = None) -> 
         session.add(obj)
         objects.append(obj)
     return objects
+
+
+@functools.cache
+def _insert_returning(model, by: str | None):
+    """``_insert_rows``'s statement, built once a model (building it cost as much as
+    running it)."""
+    table = model.__table__
+    return sa.insert(table).returning(table.c.id, table.c[by] if by else sa.null())
 
 
 def _default(column):
