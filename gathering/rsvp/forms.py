@@ -85,6 +85,11 @@ def _fee_text(amount: int) -> str:
     return str(_l("free")) if amount == 0 else format_yen(amount, current_lang())
 
 
+#: the registration's own columns an edit form starts from
+_CONTACT = ("family_name", "given_name", "family_name_kana", "given_name_kana", "phone",
+            "email", "message")
+
+
 def build_signup_form(event, formdata=None, registration=None) -> SignupForm:
     """The sign-up form of an event (or the edit form of a registration), its choices set.
 
@@ -92,12 +97,14 @@ def build_signup_form(event, formdata=None, registration=None) -> SignupForm:
     """
     kwargs = {}
     if formdata is None and registration is not None:
-        kwargs["obj"] = registration
-        kwargs["data"] = {"attendees": [
-            {"id": str(a.id), "category": a.fee_category.code if a.fee_category else "",
-             "name": a.name, "allergens": list(a.allergens or []),
-             "diets": list(a.diets or []), "note": a.note}
-            for a in registration.active_attendees]}
+        # data, not obj: the form's people are the party's active ones, each with its
+        # category's code (WTForms would take obj.attendees, cancelled people included)
+        kwargs["data"] = {name: getattr(registration, name) for name in _CONTACT} | {
+            "attendees": [
+                {"id": str(a.id), "category": a.fee_category.code if a.fee_category else "",
+                 "name": a.name, "allergens": list(a.allergens or []),
+                 "diets": list(a.diets or []), "note": a.note}
+                for a in registration.active_attendees]}
     form = SignupForm(formdata=formdata, **kwargs) if formdata is not None else SignupForm(
         formdata=None, **kwargs)
     limit = current_app.config["MAX_PARTY_SIZE"]

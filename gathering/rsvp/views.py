@@ -254,8 +254,11 @@ def cancel(token: str):
     form = forms.CancelForm()
     if not form.validate():
         abort(400)
-    ids = form.attendee_ids.data or None
+    ids = form.attendee_ids.data or []
     whole = request.form.get("whole") == "1"
+    if not whole and not ids:  # "cancel the people checked" with nobody checked
+        flash(_("Choose who cannot come."), "error")
+        return redirect(url_for("rsvp.manage", token=token))
     try:
         change = services.cancel_registration(db.session, reg, now=utcnow(),
                                               attendee_ids=None if whole else ids)

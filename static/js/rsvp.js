@@ -25,16 +25,29 @@
     });
   }
 
+  // The number for a new row's field names: one above the highest on the form. After a
+  // person was removed (a round trip) the numbers have a gap, so the count of rows may
+  // be the number of a row still there, and two rows would share their fields.
+  function nextNumber() {
+    var top = -1;
+    party.querySelectorAll("[name^='attendees-']").forEach(function (el) {
+      var m = /^attendees-(\d+)-/.exec(el.getAttribute("name"));
+      if (m) top = Math.max(top, parseInt(m[1], 10));
+    });
+    return top + 1;
+  }
+
   add.addEventListener("click", function (event) {
     var all = rows();
     var i = all.length;
     if (i >= max) return;
     event.preventDefault();
+    var number = nextNumber();
     var row = all[i - 1].cloneNode(true);
     row.querySelectorAll("*").forEach(function (el) {
       ATTRS.forEach(function (a) {
         var v = el.getAttribute(a);
-        if (v) el.setAttribute(a, v.replace(/attendees-\d+-/g, "attendees-" + i + "-"));
+        if (v) el.setAttribute(a, v.replace(/attendees-\d+-/g, "attendees-" + number + "-"));
       });
     });
     row.querySelectorAll("input, select, textarea").forEach(function (el) {

@@ -291,3 +291,15 @@ def test_form_rate_limit_spares_post_backs(make_app, make_event):
     codes = [client.post(path, data=form_data(idempotency_key=f"k{i}", email=f"{i}@ex.jp"))
              .status_code for i in range(3)]
     assert codes == [302, 302, 429]
+
+
+def test_cancelling_the_people_checked_with_nobody_checked_cancels_nobody(
+        client, make_event, make_registration):
+    event = make_event(capacity=10)
+    reg, token = make_registration(event, people=("adult", "child"))
+    r = client.post(f"/r/{token}/cancel", data={})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/r/{token}")
+    assert "来られない人を選んでください" in client.get(f"/r/{token}").get_data(as_text=True)
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.status == "confirmed" and reg.party_size == 2 and reg.event.seats_taken == 2
