@@ -72,6 +72,8 @@ class Config:
     # Public listing pages (index, branch pages) are kept this many seconds for visitors who
     # are not logged in: seats left may lag by that much; sign-up itself always counts live.
     PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 10)
+    #: the app's log (mails written to it when no MAIL_SERVER is set, mails sent, errors)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")  # "RedisCache" for several servers
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
     CACHE_THRESHOLD = _int("CACHE_THRESHOLD", 2000)  # most pages kept per process (SimpleCache)

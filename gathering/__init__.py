@@ -27,6 +27,9 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
         config.validate()
     app.config.from_object(config)
     app.config.update(overrides or {})
+    # Flask leaves its logger at the root's WARNING: the mails logged when no MAIL_SERVER is
+    # set (and the record of mails sent) are INFO, and an operator must see them.
+    app.logger.setLevel(app.config["LOG_LEVEL"])
 
     from gathering.replay import ReplayMiddleware
 

@@ -40,7 +40,9 @@ def current_lang() -> str:
     our own choice (without building a babel Locale, a fifth of a cached page's time)."""
     cached = g.get("_lang")
     if cached is None:
-        locale = g.get("babel_locale")  # chosen already, or set by flask_babel.force_locale
+        # chosen already, or forced by flask_babel.force_locale (a mail in the language of
+        # the sign-up): Flask-Babel keeps it on g._flask_babel
+        locale = getattr(g.get("_flask_babel"), "babel_locale", None)
         chosen = str(locale) if locale is not None else select_locale()
         cached = g._lang = "en" if chosen.startswith("en") else "ja"
     return cached

@@ -28,5 +28,6 @@ signup_per_ip = limiter.shared_limit(
 signup_per_event = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_SIGNUP_PER_EVENT"], scope="signup-event",
     key_func=_event_key, exempt_when=_form_post_back)
+#: only the POST that sends mail counts: reloading the form costs nobody their request
 lost_link_per_ip = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_LOST_LINK"], scope="lost-link")
+    lambda: current_app.config["RATELIMIT_LOST_LINK"], scope="lost-link", methods=["POST"])

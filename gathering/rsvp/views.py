@@ -21,11 +21,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
 from gathering import mail
 from gathering.errors import Conflict, GatheringError, ValidationFailed
 from gathering.events import services as events
-from gathering.extensions import db, locks_late
+from gathering.extensions import csrf, db, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang, speaking
 from gathering.rsvp import allergens as data
@@ -101,7 +102,17 @@ def notify_promoted(promoted) -> None:
 # Signing up
 
 
+@bp.get("/events/<int:event_id>/signup")
+def signup_page(event_id: int):
+    """The form's own URL, reloaded (a phone restoring a tab) or followed from a page that
+    answered a sign-up (its language link): the form lives on the event page."""
+    lang = request.args.get("lang")
+    args = {"lang": lang} if lang in current_app.config["LANGUAGES"] else {}
+    return redirect(url_for("events.detail", event_id=event_id, **args) + "#signup")
+
+
 @bp.post("/events/<int:event_id>/signup")
+@csrf.exempt  # checked below, where a failure can show the form again with what was typed
 @limits.signup_per_ip
 @limits.signup_per_event
 @locks_late
@@ -110,6 +121,15 @@ def signup(event_id: int):
     form = forms.build_signup_form(event, request.form)
     if form.homepage.data:
         abort(400)  # the honeypot: people never see that field
+    try:
+        if current_app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()
+    except CSRFError:
+        # Sent without its session (the phone's browser restarted, the page open for
+        # days): the form again with a new token, nothing lost, rather than a bare 400.
+        form.form_errors.append(_("This page was open for a long time. Please check what "
+                                  "you entered and send it again."))
+        return render_event_page(event, form, 400)
     if "add_person" in request.form:
         forms.add_person(form)
         return render_event_page(event, form)
@@ -146,13 +166,13 @@ def signup(event_id: int):
         return redirect(url_for("events.detail", event_id=event.id) + "#signup")
     db.session.commit()
     reg = result.registration
-    if not result.replayed:
+    if not result.replayed:  # a double tap: the first request's message is on its way
         send_registration_mail(reg, result.manage_token)
-    if reg.status == RegistrationStatus.confirmed:
-        flash(_("Thank you. You are signed up."), "success")
-    else:
-        flash(_("The event is full, so you are on the waiting list. We will tell you if a "
-                "seat becomes free."), "warning")
+        if reg.status == RegistrationStatus.confirmed:
+            flash(_("Thank you. You are signed up."), "success")
+        else:
+            flash(_("The event is full, so you are on the waiting list. We will tell you "
+                    "if a seat becomes free."), "warning")
     return redirect(url_for("rsvp.manage", token=result.manage_token))
 
 

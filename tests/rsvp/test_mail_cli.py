@@ -56,6 +56,10 @@ def test_confirmation_mail_arrives_with_working_link(client, make_event, signup,
     assert link == r.get_json()["manage_url"]
     assert "卵" in body and "山田花子" in body
     assert client.get(link).status_code == 200
+    lines = body.splitlines()
+    # the venue on a line of its own, the people after it on theirs
+    assert "場所: 公民館 (北海道旭川市1条通8丁目)" in lines
+    assert lines[lines.index("場所: 公民館 (北海道旭川市1条通8丁目)") + 1] == "参加する人:"
 
 
 def test_no_mail_without_address(client, make_event, signup, smtp):
@@ -152,6 +156,8 @@ def test_a_promotion_is_mailed_in_the_language_of_the_sign_up(client, make_event
     assert mail["Subject"].startswith("A seat is free for you")
     body = text_of(mail)
     assert english["manage_url"] in body and body.startswith("Dear ")
+    [when] = [line for line in body.splitlines() if line.startswith("When: ")]
+    assert "年" not in when and "月" not in when, when  # the date in English too
     assert "席" not in mail["Subject"]
     # and the canceller's own page stays Japanese
     assert 'lang="ja"' in client.get(f"/events/{event.id}",
@@ -169,6 +175,17 @@ def test_unreachable_server_does_not_lose_the_signup(app, client, make_event, si
         assert r.status_code == 201
     finally:
         app.config.update(MAIL_SERVER="")
+
+
+def test_the_apps_log_shows_mail_without_any_logging_set_up():
+    """`flask run` sets up no logging: the app's own log level must let the mails logged
+    without a MAIL_SERVER through (Flask's logger would inherit the root's WARNING)."""
+    import logging
+
+    from config import DevelopmentConfig
+    from gathering import create_app
+
+    assert create_app(DevelopmentConfig).logger.getEffectiveLevel() == logging.INFO
 
 
 def test_mail_logged_without_server(client, make_event, signup, caplog):

@@ -303,3 +303,49 @@ def test_cancelling_the_people_checked_with_nobody_checked_cancels_nobody(
     db.session.expire_all()
     reg = db.session.get(Registration, reg.id)
     assert reg.status == "confirmed" and reg.party_size == 2 and reg.event.seats_taken == 2
+
+
+def test_the_form_sent_without_its_session_comes_back_with_what_was_typed(make_app,
+                                                                          make_event):
+    """The phone's browser restarted before the form was sent: no session, so no valid
+    CSRF token. The form comes back filled in, with a new token that works."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    path = f"/events/{make_event(capacity=10).id}/signup"
+    db.session.rollback()  # no transaction of ours in the way of the other app's requests
+    client = app.test_client()
+    stale = client.post(path, data=form_data(csrf_token="from-a-session-long-gone"))
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 400 and "もう一度送ってください" in page
+    assert 'value="山田"' in page and 'value="090-1234-5678"' in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    again = client.post(path, data=form_data(csrf_token=token.group(1)))
+    assert again.status_code == 302 and "/r/" in again.headers["Location"]
+    assert count() == 1
+
+
+def test_the_form_url_opened_again_goes_to_the_event_page(client, make_event):
+    """A failed sign-up's page has the form's URL: reloading it, or its English link."""
+    event = make_event(capacity=10)
+    r = client.get(f"/events/{event.id}/signup?lang=en")
+    assert r.status_code == 302
+    assert r.headers["Location"] == f"/events/{event.id}?lang=en#signup"
+    assert client.get(f"/events/{event.id}/signup").headers["Location"] == (
+        f"/events/{event.id}#signup")
+
+
+def test_a_double_tap_says_signed_up_once(client, make_event):
+    event = make_event(capacity=10)
+    client.post(f"/events/{event.id}/signup", data=form_data())
+    second = client.post(f"/events/{event.id}/signup", data=form_data())
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert page.count("flash-success") == 1
+
+
+def test_opening_the_lost_link_page_spends_no_request(app, make_app):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOST_LINK="2 per minute")
+    db.session.rollback()
+    client = app.test_client()
+    assert [client.get("/r/lost").status_code for _ in range(5)] == [200] * 5
+    codes = [client.post("/r/lost", data={"email": f"{i}@example.jp"}).status_code
+             for i in range(3)]
+    assert codes == [302, 302, 429]
