@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +22,13 @@ from wtforms import (
 )
 from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from gathering.events.models import KIND_LABELS, FeeBasis
@@ -33,10 +40,26 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class FeeRowForm(Form):
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages ("Not a valid integer value.") in the page's language,
+            as FlaskForm gives them: a subform is a plain Form and would speak English."""
+            return wtforms_translations
+
     code = HiddenField()
     label = StringField(_l("Fee name"), validators=[Optional(), Length(max=60)])
-    amount = IntegerField(_l("Amount (yen)"),
-                          validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+    amount = IntegerField(_l("Amount (yen)"), validators=[
+        Optional(), NumberRange(min=0, max=1_000_000,
+                                message=_l("Enter a whole number of yen."))])
+
+    def validate(self, extra_validators=None) -> bool:
+        """A named fee needs its amount: left blank it is not "free", it is forgotten."""
+        if not super().validate(extra_validators):
+            return False
+        if self.amount.data is None and (self.label.data or "").strip():
+            self.amount.errors.append(_l("Enter the amount, 0 if it is free."))
+            return False
+        return True
 
 
 def kind_choices():

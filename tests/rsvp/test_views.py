@@ -349,3 +349,32 @@ def test_opening_the_lost_link_page_spends_no_request(app, make_app):
     codes = [client.post("/r/lost", data={"email": f"{i}@example.jp"}).status_code
              for i in range(3)]
     assert codes == [302, 302, 429]
+
+
+def test_a_waiting_party_is_told_what_it_will_owe(client, make_event, make_registration):
+    event = make_event(capacity=1)
+    make_registration(event, people=("adult",))
+    _, token = make_registration(event, people=("adult", "child"), status="waitlisted")
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "席が空いて全員が来た場合 300円" in page
+    assert "無料" not in page
+
+
+def test_a_cancelled_sign_up_no_longer_reads_like_a_booking(client, make_event,
+                                                            make_registration):
+    event = make_event(capacity=10)
+    _, token = make_registration(event, people=("adult", "child"))
+    client.post(f"/r/{token}/cancel", data={"whole": "1"})
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "この申込はキャンセルされています" in page
+    for offer in ("参加する人", f"/events/{event.id}.ics", "/receipt", "/calendar/me/"):
+        assert offer not in page, offer
+
+
+def test_a_cancelled_event_is_not_also_confirmed(client, make_event, make_registration):
+    event = make_event(capacity=10)
+    _, token = make_registration(event, people=("adult",))
+    event.status = "cancelled"
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "このイベントは中止です" in page and "参加が確定" not in page
