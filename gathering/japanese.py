@@ -18,7 +18,6 @@ _WAVE = str.maketrans({"～": "〜", "〰": "〜"})
 # Hyphen-like characters people type in numbers.
 _DASHES = "-‐‑‒–—―−ーｰ－"
 _KATAKANA_RE = re.compile(r"^[\u30A0-\u30FF\u3000 ]*$")
-_LATIN_RE = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
 
 
 def normalize_text(value: str | None) -> str:
@@ -53,8 +52,16 @@ def is_katakana(value: str) -> bool:
 
 
 def is_latin_name(value: str) -> bool:
-    """A name written in Latin letters (its フリガナ is then optional)."""
-    return bool(value) and bool(_LATIN_RE.match(value))
+    """A name written in Latin letters, accented ones included (Nguyễn, Müller, Cañete):
+    its フリガナ is then optional."""
+    if not value or not _is_latin_letter(value[0]):
+        return False
+    return all(c in " .'-" or _is_latin_letter(c) or unicodedata.category(c) == "Mn"
+               for c in value)
+
+
+def _is_latin_letter(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 def search_key(value: str | None) -> str:

@@ -72,6 +72,11 @@ def test_latin_names_are_recognised():
     assert jp.is_latin_name("Maria Santos")
     assert jp.is_latin_name("O'Brien")
     assert not jp.is_latin_name("山田")
+    # the accents of Vietnamese, German, Spanish, French names are Latin letters too
+    for name in ("Nguyễn", "Thị Lan", "Müller", "Jürgen", "Cañete", "François", "Nguye\u0303n"):
+        assert jp.is_latin_name(name), name
+    for name in ("Kim 민수", "王", "Ana1", "-Ana", "Олег"):
+        assert not jp.is_latin_name(name), name
     assert not jp.is_latin_name("")
 
 
