@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -17,7 +18,7 @@ from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
 from gathering.extensions import db
 from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
-from gathering.rsvp.views import notify_promoted
+from gathering.rsvp.views import notify_event_cancelled, notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -220,6 +221,16 @@ def event_cancel(event_id: int):
         else:
             db.session.commit()
             flash(_("The event is cancelled. It stays listed, marked as cancelled."), "success")
+            mailed, unreachable = notify_event_cancelled(event)
+            if mailed:
+                flash(ngettext("%(num)d party was told by e-mail.",
+                               "%(num)d parties were told by e-mail.", mailed), "info")
+            if unreachable:
+                flash(ngettext("%(num)d party could not be told by e-mail: please phone them "
+                               "(the sign-up list has their numbers).",
+                               "%(num)d parties could not be told by e-mail: please phone "
+                               "them (the sign-up list has their numbers).", unreachable),
+                      "warning")
     return redirect(url_for("organizer.event", event_id=event.id))
 
 

@@ -86,6 +86,27 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
         amount_due=fees.amount_due(reg))
 
 
+def notify_event_cancelled(event) -> tuple[int, int]:
+    """Tell each party still signed up or waiting that the event is called off (after the
+    commit that cancelled it), by mail in the language it signed up in. Returns (mailed,
+    without an address): the organizer phones the others."""
+    mailed = unreachable = 0
+    for reg in services.list_registrations(db.session, event):
+        if reg.status == RegistrationStatus.cancelled:
+            continue
+        if not reg.email:
+            unreachable += 1
+            continue
+        with speaking(reg.lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            sent = mail.send_mail(
+                reg.email, _("Called off: %(title)s", title=event.title), "event_cancelled",
+                reg=reg, event=event,
+                event_url=url_for("events.detail", event_id=event.id, _external=True))
+        mailed += sent
+        unreachable += not sent
+    return mailed, unreachable
+
+
 def notify_promoted(promoted) -> None:
     """Mail each party the waiting list just confirmed (after the commit that did it), in
     the language they signed up in."""

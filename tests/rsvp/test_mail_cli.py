@@ -204,3 +204,28 @@ def test_purge_command(runner, make_event, make_registration):
     assert reg.attendees[0].allergens == []
     assert "0 registration" in runner.invoke(args=["purge-sensitive"]).output
     assert services.purge_sensitive(db.session, now=utcnow(), days=0) == 0
+
+
+def test_calling_off_an_event_tells_every_party_in_its_language(client, auth, make_user,
+                                                                make_event, make_registration,
+                                                                smtp):
+    event = make_event(capacity=3, title="子ども食堂")
+    make_registration(event, people=("adult",), email="ja@example.jp")
+    english, _ = make_registration(event, people=("adult",), email="en@example.jp")
+    english.lang = "en"
+    make_registration(event, people=("adult",), email="")  # signed up by phone
+    make_registration(event, people=("adult", "adult"), status="waitlisted",
+                      email="wait@example.jp")
+    gone, token = make_registration(event, people=("adult",), email="gone@example.jp")
+    db.session.commit()
+    client.post(f"/r/{token}/cancel", data={"whole": "1"})
+    smtp.messages.clear()
+    auth.login(make_user("organizer", branches=[event.branch]))
+    page = client.post(f"/organizer/events/{event.id}/cancel",
+                       follow_redirects=True).get_data(as_text=True)
+    by_address = {m["To"]: m for m in smtp.messages}
+    assert sorted(by_address) == ["en@example.jp", "ja@example.jp", "wait@example.jp"]
+    assert by_address["ja@example.jp"]["Subject"] == "中止のお知らせ: 子ども食堂"
+    assert by_address["en@example.jp"]["Subject"] == "Called off: 子ども食堂"
+    assert "Please do not come" in text_of(by_address["en@example.jp"])
+    assert "3組にメールで知らせました" in page and "1組はメールで知らせられませんでした" in page
