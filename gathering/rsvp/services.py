@@ -644,8 +644,11 @@ def list_registrations(session, event: Event, *, q: str = "", status: str | None
         query = query.where(Registration.status == status)
     regs = list(session.scalars(query))
     needle = search_key(q or "")[:100]
+    # a phone number as it is written (090-1111, ０９０ １１１１) against the stored digits
+    digits = normalize_phone(q or "") if any(c.isdigit() for c in q or "") else ""
     if needle:
-        regs = [r for r in regs if needle in _haystack(r)]
+        regs = [r for r in regs if needle in _haystack(r)
+                or (len(digits) >= 3 and digits in (r.phone or ""))]
     return regs
 
 

@@ -200,6 +200,10 @@ def test_organizer_pages(client, auth, make_user, signed_up):
     page = client.get(f"/organizer/events/{event.id}/registrations?q=さとう").get_data(
         as_text=True)
     assert "佐藤" in page and "鈴木" not in page
+    for written in ("090-1234", "０９０１２３４", "090 1234 5678"):  # as the list shows it
+        page = client.get(f"/organizer/events/{event.id}/registrations",
+                          query_string={"q": written}).get_data(as_text=True)
+        assert "佐藤" in page and "鈴木" in page, written
     kitchen = client.get(f"/organizer/events/{event.id}/kitchen").get_data(as_text=True)
     assert "卵" in kitchen and "佐藤" in kitchen
     csv = client.get(f"/organizer/events/{event.id}/registrations.csv")
@@ -271,6 +275,9 @@ def test_organizer_cancels_a_phoned_in_party(client, auth, make_user, make_event
         403, 404)
     page = client.get(f"/organizer/events/{event.id}/registrations").get_data(as_text=True)
     assert url in page
+    # the button is behind a question: one stray tap gives the seats away
+    confirm = page[page.index("<summary>キャンセルする（電話連絡など）"):page.index(url)]
+    assert "</summary>" in confirm and "山田花子さんの申込をキャンセルしますか" in page
     r = client.post(url)
     assert r.status_code == 302
     db.session.expire_all()
