@@ -179,7 +179,9 @@ def create_walk_in(event_id: int):
     texts = {}
     for key in ("family_name", "family_name_kana", "phone", "note"):
         value = data.get(key, "")
-        if not isinstance(value, str) or len(value) > 500:
+        if not isinstance(value, str):
+            raise ValidationFailed(fields={key: [_l("Enter text.")]})
+        if len(value) > 500:
             raise ValidationFailed(fields={key: [_l("This is too long.")]})
         texts[key] = value
     allergens = data.get("allergens", [])
@@ -208,7 +210,8 @@ OPENAPI_SCHEMAS = {
                       "(the whole URL is accepted too)"},
             "event_id": {"type": "integer"},
             "attendee_ids": {"type": "array", "items": {"type": "integer"},
-                             "description": "default: everyone of the party"},
+                             "description": "default (left out): everyone of the party; "
+                                            "an empty list is refused (422)"},
             "nonce": {"type": "string", "maxLength": 120,
                       "description": "the same nonce again returns the first answer"},
             "cash_received": {"type": "integer", "minimum": 0,
@@ -302,8 +305,10 @@ OPENAPI_PATHS = {
                 "counts": {"type": "object", "additionalProperties": {"type": "integer"},
                            "description": "people per fee code, e.g. {\"child\": 2}"},
                 "family_name": {"type": "string"}, "family_name_kana": {"type": "string"},
-                "phone": {"type": "string"},
-                "allergens": {"type": "array", "items": {"type": "string"}},
+                "phone": {"type": "string", "description": "a Japanese number, checked "
+                          "as at sign-up"},
+                "allergens": {"type": "array", "items": {"type": "string"},
+                              "description": "allergen codes of the sign-up list"},
                 "note": {"type": "string"}, "nonce": {"type": "string"},
                 "overbook": {"type": "boolean"}}}}}},
         "responses": {"201": {"description": "Admitted walk-in party", "content": {_JSON: {

@@ -9,6 +9,7 @@ Functions flush; the view or API commits once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,7 +26,14 @@ from gathering.events import services as events
 from gathering.events.models import Event
 from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
-from gathering.japanese import normalize_name, normalize_phone, search_key, to_katakana
+from gathering.japanese import (
+    is_valid_phone,
+    normalize_name,
+    normalize_phone,
+    search_key,
+    to_katakana,
+)
+from gathering.rsvp import allergens as allergen_data
 from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
 from gathering.security import new_token, token_hash
 from gathering.timeutil import utcnow
@@ -165,15 +173,19 @@ def alerts_of(reg: Registration) -> list[str]:
 
 def alert_labels(lang: str) -> dict[str, str]:
     """Every allergen and diet code with its label in ``lang`` (for the scanner's cache)."""
-    try:
-        from gathering.rsvp.allergens import ALLERGENS, DIETS
-    except ImportError:  # pragma: no cover - the sign-up domain provides the list
-        return {}
-    return {item.code: item.label(lang) for item in ALLERGENS + DIETS}
+    return {item.code: item.label(lang)
+            for item in allergen_data.ALLERGENS + allergen_data.DIETS}
 
 
 def _scope(event: Event) -> str:
     return f"checkin:{event.id}"
+
+
+def _payment_nonce(event: Event, nonce: str) -> str:
+    """The nonce of the cash taken with a check-in. Check-in nonces are unique per event
+    (``_scope``) but payment nonces across all payments, so the event is part of it; the
+    check-in nonce is hashed to stay within ``Payment.nonce``'s 120 characters."""
+    return f"{_scope(event)}:{hashlib.sha256(nonce.encode()).hexdigest()}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,7 +271,8 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
               "change": None}
     if cash_received is not None:
         payment, change = take_cash(session, reg, cash_received, user=user,
-                                    nonce=f"checkin:{nonce}" if nonce else None, now=now)
+                                    nonce=_payment_nonce(event, nonce) if nonce else None,
+                                    now=now)
         result["payment_id"] = payment.id if payment else None
         result["change"] = change
         money = fees.totals(session, reg)
@@ -330,8 +343,10 @@ def undo_check_in(session, event: Event, token: str, *, user: User, attendee_ids
                   ) -> dict:
     """Take back admissions (a mistaken tap): a new ``undo`` row per person, state cleared.
 
-    Refuses like ``check_in`` for another event's or an unknown ticket, and with
-    ``not_checked_in`` when none of the chosen people is admitted. Same nonce, same answer.
+    Refuses like ``check_in`` for another event's or an unknown ticket, with
+    ``invalid_attendees`` (422) for an empty choice (only None means the whole party), and
+    with ``not_checked_in`` when none of the chosen people is admitted. Same nonce, same
+    answer.
     """
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
@@ -370,18 +385,16 @@ def take_cash(session, reg: Registration, tendered, *, user: User, nonce: str | 
     Nothing is recorded when nothing is owed (payment None, all of it is change). Refuses
     ``invalid_amount`` (422) for a non-integer, negative or absurd amount and
     ``not_enough_cash`` (422) when it does not cover the balance. The same nonce records one
-    payment.
+    payment; a nonce of another party's payment is refused with ``nonce_reused`` (409), so
+    that party's payment is never taken for this one's.
     """
     if isinstance(tendered, bool) or not isinstance(tendered, int) or not (
             0 <= tendered <= MAX_CASH):
         raise ValidationFailed(fields={"cash_received": [
             _l("Enter the yen handed over as a whole number.")]}, code="invalid_amount")
-    if nonce:
-        from gathering.fees.models import Payment
-
-        existing = session.scalar(sa.select(Payment).where(Payment.nonce == nonce))
-        if existing is not None:
-            return existing, (existing.cash_tendered or existing.amount) - existing.amount
+    existing = fees.get_payment_by_nonce(session, nonce, reg)
+    if existing is not None:
+        return existing, (existing.cash_tendered or existing.amount) - existing.amount
     if lock_for_write(session):  # two phones taking cash for one party: one at a time
         session.execute(sa.select(Registration.id).where(Registration.id == reg.id)
                         .with_for_update())
@@ -420,10 +433,11 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     """Admit a party that did not sign up: a confirmed walk-in registration, everyone checked
     in, seats taken against capacity.
 
-    Refuses ``invalid`` (422, fields) for no people, unknown categories or too many;
-    ``event_closed`` for a cancelled event; ``full`` when the seats are gone, unless an
-    organizer of the branch overrides (``overbook``; volunteers may not: ``forbidden``).
-    The same nonce returns the first party.
+    Refuses ``invalid`` (422, fields) for no people, unknown categories or too many (counts
+    are checked before any list of people is built), allergens not on sign-up's list and a
+    phone number that is not Japanese; ``event_closed`` for a cancelled event; ``full`` when
+    the seats are gone, unless an organizer of the branch overrides (``overbook``;
+    volunteers may not: ``forbidden``). The same nonce returns the first party.
     """
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
@@ -437,6 +451,7 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     by_code = {f.code: f for f in event.fees}
     people: list = []
     counts = data.counts if isinstance(data.counts, dict) else {}
+    too_many = False
     for code, n in counts.items():
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             errors.setdefault("counts", []).append(_l("Enter how many people, as a number."))
@@ -444,18 +459,24 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
         if n and by_code and code not in by_code:
             errors.setdefault("counts", []).append(_l("Unknown fee category."))
             continue
+        # checked before the list is built: a count of 10**9 (or 2**63) must not build it
+        if len(people) + n > MAX_WALK_IN_PEOPLE:
+            too_many = True
+            continue
         people += [by_code.get(code)] * n
-    if not people and not errors:
+    if not people and not errors and not too_many:
         errors["counts"] = [_l("Enter at least one person.")]
-    if len(people) > MAX_WALK_IN_PEOPLE:
+    if too_many:
         errors["counts"] = [_l("At most %(n)d people at once.", n=MAX_WALK_IN_PEOPLE)]
     family_name = normalize_name(data.family_name)[:60]
     kana = to_katakana(data.family_name_kana)[:60]
     if not family_name and not kana:
         errors["family_name"] = [_l("Enter a name to call the party by.")]
-    phone = normalize_phone(data.phone)[:20]
+    phone = normalize_phone(data.phone)
+    if phone and not is_valid_phone(phone):
+        errors["phone"] = [_l("Enter a Japanese phone number like 090-1234-5678.")]
     note = normalize_name(data.note)[:500]
-    allergens = [a for a in (data.allergens or []) if isinstance(a, str) and 0 < len(a) <= 30]
+    allergens = _allergens(data.allergens, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     if event.is_cancelled:
@@ -482,6 +503,22 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
         session.add(_row(reg, person, "in", user, nonce, _clean_device(device), now))
     session.flush()
     return reg
+
+
+def _allergens(value, errors: dict) -> list[str]:
+    """Allergen codes as sign-up takes them: only codes of its list (the kitchen sheet, the
+    CSV and the scanner show them), in the legal order, each once."""
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors["allergens"] = [_l("Choose from the list.")]
+        return []
+    unknown = [v for v in value if v not in allergen_data.ALLERGEN_CODES]
+    if unknown:
+        errors["allergens"] = [_l("Unknown choice: %(codes)s",
+                                  codes=", ".join(unknown[:5])[:100])]
+        return []
+    return allergen_data.ordered(value)
 
 
 # ---------------------------------------------------------------------------------------

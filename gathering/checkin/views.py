@@ -165,9 +165,9 @@ def admit(token: str):
 @limiter.limit(_checkin_limit)
 def undo(token: str):
     def work(user, event, reg):
-        ids = _chosen_ids()
+        # nobody ticked is refused as for an admission (None would mean the whole party)
         result = services.undo_check_in(db.session, event, token, user=user,
-                                        attendee_ids=ids or None,
+                                        attendee_ids=_chosen_ids(),
                                         nonce=request.form.get("nonce", "")[:120],
                                         device=request.headers.get("User-Agent", ""))
         return _("Undone for %(n)d.", n=len(result["undone"]))
@@ -175,12 +175,21 @@ def undo(token: str):
     return _party_action(token, work)
 
 
+def _tendered() -> int:
+    """The yen typed or tapped, or -1 (refused as not an amount). A page sending two
+    different amounts (a note button and the typed field of an older page) is refused
+    rather than guessed at: either guess may record the wrong cash."""
+    amounts = {raw.replace(",", "").replace("円", "").strip()
+               for raw in request.form.getlist("tendered")} - {""}
+    raw = amounts.pop() if len(amounts) == 1 else ""
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+
+
 @bp.post("/c/<token>/cash")
 @limiter.limit(_checkin_limit)
 def cash(token: str):
     def work(user, event, reg):
-        raw = (request.form.get("tendered") or "").replace(",", "").replace("円", "").strip()
-        tendered = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+        tendered = _tendered()
         payment, change = services.take_cash(
             db.session, reg, tendered, user=user,
             nonce="door:" + request.form.get("nonce", "")[:100] if request.form.get("nonce")
@@ -225,7 +234,8 @@ def scanner(event_id: int):
     if event is None:
         return _login_redirect()
     return render_template("checkin/scanner.html", event=event,
-                           counts=services.live_counts(db.session, event, utcnow()))
+                           counts=services.live_counts(db.session, event, utcnow()),
+                           fee_labels={f.code: f.label for f in event.fees})
 
 
 @bp.get("/door/events/<int:event_id>/list")

@@ -8,6 +8,10 @@
   var root = document.getElementById("scanner");
   if (!root) return;
   var T = JSON.parse(document.getElementById("scanner-texts").textContent);
+  // the event's fee labels by code (こども, おとな): the API's party names only the codes.
+  // A page saved by an older service worker may lack them: then the cached list's labels.
+  var feesEl = document.getElementById("scanner-fees");
+  var feeLabels = feesEl ? JSON.parse(feesEl.textContent) : {};
   var eventId = parseInt(root.dataset.eventId, 10);
   var checkinUrl = root.dataset.checkinUrl;
   var listUrl = root.dataset.listUrl;
@@ -169,7 +173,7 @@
       kana: (reg.contact.family_name_kana + " " + reg.contact.given_name_kana).trim(),
       amount_due: reg.amount_due, balance: reg.balance, labels: labels,
       people: reg.attendees.map(function (a) {
-        return { id: a.id, category: a.category, category_label: a.category_label || a.category || "",
+        return { id: a.id, category: a.category, category_label: a.category_label || "",
                  allergens: a.allergens, diets: a.diets, note: a.note,
                  checked_in: !!a.checked_in_at };
       })
@@ -196,7 +200,12 @@
       // people admitted offline here but not yet sent stay admitted in the cache
       var old = cache().parties;
       queue().forEach(function (item) {
-        if (parties[item.token] && old[item.token]) parties[item.token].people = old[item.token].people;
+        var party = parties[item.token];
+        if (party && old[item.token]) {
+          party.people = old[item.token].people;
+          party.amount_due = old[item.token].amount_due; // and what they owe (admitOffline)
+          party.balance = old[item.token].balance;
+        }
       });
       save(CACHE_KEY, { parties: parties, labels: labels, saved_at: new Date().toISOString() });
       root.dataset.cached = String(Object.keys(parties).length);
@@ -248,6 +257,14 @@
     var pending = party.people.filter(function (p) { return !p.checked_in; });
     if (!pending.length) { showResult("warn", T.already, party, null, token); beep(false); return; }
     pending.forEach(function (p) { p.checked_in = true; });
+    // The saved balance counts only those admitted when the list was saved (0 before the
+    // party came). With everyone in, the party owes expected_due less what it has paid, so
+    // the cash is taken at an offline door too.
+    if (typeof party.expected_due === "number") {
+      var paid = party.amount_due - party.balance;
+      party.amount_due = party.expected_due;
+      party.balance = party.expected_due - paid;
+    }
     save(CACHE_KEY, c);
     save(QUEUE_KEY, queue().concat([entry]));
     showResult("ok", T.admitted_offline, party, null, null);
@@ -274,12 +291,14 @@
       if (res.status === 200) {
         var party = summaryFromApi(res.data.registration, c.labels);
         if (cached) party.name = cached.name || party.name;
-        if (cached && cached.people) {
-          party.people.forEach(function (p) {
-            var old = cached.people.filter(function (q) { return q.id === p.id; })[0];
-            if (old && !p.category_label) p.category_label = old.category_label;
-          });
-        }
+        party.people.forEach(function (p) {
+          var old = cached && cached.people &&
+            cached.people.filter(function (q) { return q.id === p.id; })[0];
+          if (!p.category_label) {
+            p.category_label = (old && old.category_label) || feeLabels[p.category] ||
+              p.category || "";
+          }
+        });
         showResult("ok", T.admitted, party, null, token);
         beep(true);
         if (cached) { c.parties[token] = Object.assign(cached, party); save(CACHE_KEY, c); }

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from gathering.checkin.models import CheckIn
 from gathering.extensions import db
+from gathering.fees.models import Payment
+from gathering.rsvp.models import Registration
 from gathering.timeutil import TOKYO
 
 
@@ -156,6 +158,50 @@ def test_undo(client, api_token, door, make_registration):
     assert (r.status_code, r.get_json()["error"]["code"]) == (409, "not_checked_in")
 
 
+def test_undo_with_an_empty_list_changes_nothing(client, api_token, door, make_registration):
+    reg, _ = make_registration(door.event)
+    headers = api_token(door.volunteer)
+    _post(client, headers, token=reg.ticket_token, event_id=door.event.id, nonce="1")
+    body = {"token": reg.ticket_token, "event_id": door.event.id}
+    r = client.post("/api/v1/checkins/undo", headers=headers,
+                    json={**body, "nonce": "u", "attendee_ids": []})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (422, "invalid_attendees")
+    assert [row.action for row in db.session.scalars(sa.select(CheckIn))] == ["in", "in"]
+    # leaving attendee_ids out means everyone, as API.md says
+    r = client.post("/api/v1/checkins/undo", headers=headers, json={**body, "nonce": "u2"})
+    assert r.status_code == 200 and sorted(r.get_json()["undone"]) == sorted(
+        a.id for a in reg.attendees)
+
+
+def test_a_nonce_reused_at_another_event_records_that_partys_cash(
+        client, api_token, door, make_event, make_registration):
+    other = make_event(door.branch, title="上映会")
+    here, _ = make_registration(door.event)
+    there, _ = make_registration(other, family_name="青木")
+    headers = api_token(door.volunteer)
+    for event, reg in ((door.event, here), (other, there)):
+        r = _post(client, headers, token=reg.ticket_token, event_id=event.id, nonce="scan-1",
+                  cash_received=1000)
+        data = r.get_json()
+        assert r.status_code == 200 and data["change"] == 700
+        assert data["registration"]["paid"] == 300 and data["registration"]["balance"] == 0
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 2
+
+
+def test_cash_with_a_nonce_of_the_longest_length(client, api_token, door, make_registration):
+    reg, _ = make_registration(door.event)
+    headers = api_token(door.volunteer)
+    body = dict(token=reg.ticket_token, event_id=door.event.id, nonce="n" * 120,
+                cash_received=1000)
+    r = _post(client, headers, **body)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["change"] == 700 and r.get_json()["registration"]["paid"] == 300
+    again = _post(client, headers, **body)
+    assert again.status_code == 200 and again.get_json()["replayed"] is True
+    [payment] = db.session.scalars(sa.select(Payment))
+    assert len(payment.nonce) <= 120  # Payment.nonce is String(120)
+
+
 def test_checkin_list_for_the_offline_cache(client, api_token, door, make_registration):
     reg, _ = make_registration(door.event, allergens={0: ["egg"]})
     make_registration(door.event, family_name="青木")
@@ -182,6 +228,55 @@ def test_walk_in_api(client, api_token, door):
                 {"counts": {"adult": 2}, "family_name": "田中", "allergens": "egg"}):
         r = client.post(f"/api/v1/events/{door.event.id}/walk-ins", headers=headers, json=bad)
         assert r.status_code in (400, 422)
+
+
+def _walk_in(client, headers, event_id, **body):
+    return client.post(f"/api/v1/events/{event_id}/walk-ins", headers=headers,
+                       json={"counts": {"adult": 1}, "family_name": "田中", **body})
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"counts": {"adult": 9_223_372_036_854_775_808}}, "counts"),
+    ({"counts": {"adult": 10**9}}, "counts"),
+    ({"allergens": ["nope"]}, "allergens"), ({"allergens": ["egg", "bogus"]}, "allergens"),
+    ({"allergens": ["egg", 5]}, "allergens"), ({"allergens": [None]}, "allergens"),
+    ({"phone": "abc"}, "phone"), ({"phone": "123"}, "phone"),
+    ({"family_name": None}, "family_name"), ({"family_name": 5}, "family_name"),
+    ({"phone": 9012345678}, "phone"),
+])
+def test_walk_in_api_refuses_bad_fields(client, api_token, door, body, field):
+    r = _walk_in(client, {**api_token(door.volunteer), "Accept-Language": "en"}, door.event.id,
+                 **body)
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert list(error["fields"]) == [field]
+    assert "too long" not in " ".join(error["fields"][field])
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_walk_in_api_says_to_send_text(client, api_token, door):
+    r = _walk_in(client, {**api_token(door.volunteer), "Accept-Language": "en"}, door.event.id,
+                 family_name=None)
+    assert r.get_json()["error"]["fields"]["family_name"] == ["Enter text."]
+
+
+def test_walk_in_api_keeps_known_allergens_and_a_phone(client, api_token, door):
+    r = _walk_in(client, api_token(door.volunteer), door.event.id, allergens=["milk", "egg"],
+                 phone="090-1234-5678")
+    assert r.status_code == 201
+    data = r.get_json()["registration"]
+    assert data["attendees"][0]["allergens"] == ["egg", "milk"]
+    assert data["contact"]["phone"] == "09012345678"
+
+
+def test_walk_in_api_at_a_cancelled_event(client, api_token, door, make_event):
+    from gathering.events import services as events
+
+    event = make_event(door.branch)
+    events.cancel_event(db.session, door.organizer, event)
+    db.session.commit()
+    r = _walk_in(client, api_token(door.volunteer), event.id)
+    assert (r.status_code, r.get_json()["error"]["code"]) == (409, "event_closed")
 
 
 def test_routes_are_documented(client):

@@ -195,6 +195,19 @@ def test_undo_is_a_new_row_and_clears_the_state(door, make_registration, now):
     assert adult.checked_in_at is not None
 
 
+def test_undo_with_nobody_chosen_is_refused_and_changes_nothing(door, make_registration,
+                                                               now):
+    reg, _ = make_registration(door.event)
+    services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                      nonce="in", now=now)
+    with pytest.raises(ValidationFailed) as exc:
+        services.undo_check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                               attendee_ids=[], nonce="u", now=now)
+    assert exc.value.code == "invalid_attendees"
+    assert [r.action for r in _rows()] == ["in", "in"]
+    assert all(a.checked_in_at is not None for a in reg.attendees)
+
+
 def test_undo_refuses_other_event_and_outsider(door, make_event, make_registration, now):
     other, _ = make_registration(make_event(door.branch))
     with pytest.raises(Conflict) as exc:
@@ -257,6 +270,44 @@ def test_cash_when_nothing_is_owed_records_nothing(door, make_registration, now)
                       nonce="x", now=now)
     payment, change = services.take_cash(db.session, reg, 100, user=door.volunteer, now=now)
     assert payment is None and change == 100
+
+
+def test_cash_nonce_of_another_party_is_refused(door, make_registration, now):
+    first, _ = make_registration(door.event)
+    second, _ = make_registration(door.event, family_name="青木")
+    for reg, nonce in ((first, "a"), (second, "b")):
+        services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                          nonce=nonce, now=now)
+    services.take_cash(db.session, first, 500, user=door.volunteer, nonce="tap", now=now)
+    with pytest.raises(Conflict) as exc:
+        services.take_cash(db.session, second, 500, user=door.volunteer, nonce="tap", now=now)
+    assert exc.value.code == "nonce_reused" and exc.value.status == 409
+    assert fees.paid(db.session, second) == 0
+
+
+def test_a_check_in_nonce_reused_at_another_event_still_takes_its_cash(
+        door, make_event, make_registration, now):
+    other = make_event(door.branch, title="上映会")
+    here, _ = make_registration(door.event)
+    there, _ = make_registration(other, family_name="青木")
+    for event, reg in ((door.event, here), (other, there)):
+        result = services.check_in(db.session, event, reg.ticket_token, user=door.volunteer,
+                                   nonce="scan-1", cash_received=1000, now=now)
+        assert result["change"] == 700 and result["balance"] == 0
+    db.session.commit()
+    assert fees.paid(db.session, here) == fees.paid(db.session, there) == 300
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 2
+
+
+def test_cash_with_the_longest_check_in_nonce(door, make_registration, now):
+    reg, _ = make_registration(door.event)
+    nonce = "n" * services.MAX_NONCE
+    result = services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                               nonce=nonce, cash_received=1000, now=now)
+    db.session.commit()
+    assert result["change"] == 700
+    payment = db.session.scalar(sa.select(Payment))
+    assert payment.amount == 300 and len(payment.nonce) <= 120  # Payment.nonce is String(120)
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,6 +374,57 @@ def test_walk_in_bad_counts(door, counts, field):
                                user=door.volunteer)
     assert field in exc.value.fields
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+@pytest.mark.parametrize("counts", [
+    {"adult": 9_223_372_036_854_775_808}, {"adult": 10**9}, {"adult": 20, "child": 20},
+])
+def test_walk_in_huge_counts_are_refused(door, counts):
+    with pytest.raises(ValidationFailed) as exc:
+        services.admit_walk_in(db.session, door.event,
+                               services.WalkIn(counts=counts, family_name="田中"),
+                               user=door.volunteer)
+    assert "counts" in exc.value.fields
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+@pytest.mark.parametrize("allergens", [["nope"], ["egg", "bogus"], ["egg", 5], [None],
+                                       [["egg"]], "egg"])
+def test_walk_in_unknown_allergens_are_refused(door, allergens):
+    with pytest.raises(ValidationFailed) as exc:
+        services.admit_walk_in(db.session, door.event,
+                               services.WalkIn(counts={"adult": 1}, family_name="田中",
+                                               allergens=allergens),
+                               user=door.volunteer)
+    assert "allergens" in exc.value.fields
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_walk_in_allergens_as_sign_up_keeps_them(door):
+    reg = services.admit_walk_in(
+        db.session, door.event, services.WalkIn(counts={"adult": 1}, family_name="田中",
+                                                allergens=["milk", "egg", "milk"]),
+        user=door.volunteer)
+    assert reg.attendees[0].allergens == ["egg", "milk"]  # the legal order, once each
+
+
+@pytest.mark.parametrize("phone", ["abc", "123", "0901234567890"])
+def test_walk_in_phone_is_checked_as_at_sign_up(door, phone):
+    with pytest.raises(ValidationFailed) as exc:
+        services.admit_walk_in(db.session, door.event,
+                               services.WalkIn(counts={"adult": 1}, family_name="田中",
+                                               phone=phone),
+                               user=door.volunteer)
+    assert "phone" in exc.value.fields
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_walk_in_phone_is_normalised(door):
+    reg = services.admit_walk_in(
+        db.session, door.event, services.WalkIn(counts={"adult": 1}, family_name="田中",
+                                                phone="０９０−１２３４−５６７８"),
+        user=door.volunteer)
+    assert reg.phone == "09012345678"
 
 
 def test_walk_in_needs_a_name_and_staff(door):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from gathering.checkin.models import CheckIn
 from gathering.extensions import db
@@ -13,6 +16,40 @@ from gathering.rsvp.models import Registration
 
 def _text(response) -> str:
     return response.get_data(as_text=True)
+
+
+class _Forms(HTMLParser):
+    """The forms of a page: action, and their inputs and submit buttons in tree order."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action"), "controls": []})
+        elif self.forms and tag == "input":
+            self.forms[-1]["controls"].append(attrs)
+        elif self.forms and tag == "button" and attrs.get("type", "submit") == "submit":
+            self.forms[-1]["controls"].append(dict(attrs, button=True))
+
+
+def _press_enter_in(page: str, field_id: str, value: str) -> tuple[str, list]:
+    """What a browser sends when Enter is pressed in the field ``field_id`` after typing
+    ``value``: its form's inputs and that form's first submit button (implicit submission),
+    in tree order (HTML's form data set). Returns (action, [(name, value), ...])."""
+    parser = _Forms()
+    parser.feed(page)
+    form = next(f for f in parser.forms if any(c.get("id") == field_id for c in f["controls"]))
+    default = next(c for c in form["controls"] if c.get("button"))
+    data = []
+    for control in form["controls"]:
+        if not control.get("name") or (control.get("button") and control is not default):
+            continue
+        data.append((control["name"], value if control.get("id") == field_id
+                     else control.get("value", "")))
+    return form["action"], data
 
 
 def test_ticket_shows_nothing_personal_to_the_public(client, door, make_registration):
@@ -117,6 +154,47 @@ def test_cash_shows_change(client, auth, door, make_registration):
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
 
 
+def test_enter_in_the_other_amount_records_the_typed_amount(client, auth, door,
+                                                            make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    page = _text(client.get(f"/c/{reg.ticket_token}?event={door.event.id}"))
+    action, data = _press_enter_in(page, "tendered-other", "2000")
+    r = client.post(action, data=MultiDict(data), follow_redirects=True)
+    assert "1,700" in _text(r)
+    payment = db.session.scalar(sa.select(Payment))
+    assert (payment.amount, payment.cash_tendered) == (300, 2000)
+
+
+def test_two_different_amounts_record_nothing(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    r = client.post(f"/c/{reg.ticket_token}/cash",
+                    data=MultiDict([("tendered", "300"), ("tendered", "2000"), ("nonce", "c1")]),
+                    follow_redirects=True)
+    assert "flash-error" in _text(r)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+    # a note tapped on a page whose other-amount field was left empty
+    r = client.post(f"/c/{reg.ticket_token}/cash",
+                    data=MultiDict([("tendered", "1000"), ("tendered", ""), ("nonce", "c2")]),
+                    follow_redirects=True)
+    assert "700" in _text(r)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
+
+
+def test_undo_with_nobody_ticked_changes_nothing(client, auth, door, make_registration):
+    reg, _ = make_registration(door.event)
+    auth.login(door.volunteer)
+    client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
+    r = client.post(f"/c/{reg.ticket_token}/undo", data={"nonce": "u1"}, follow_redirects=True)
+    assert "この申込の人を選んでください" in _text(r)
+    db.session.expire_all()
+    assert all(a.checked_in_at for a in db.session.get(Registration, reg.id).attendees)
+    assert [row.action for row in db.session.scalars(sa.select(CheckIn))] == ["in", "in"]
+
+
 @pytest.mark.parametrize("tendered", ["", "abc", "-5", "100", "9" * 20, "<b>1</b>"])
 def test_cash_bad_input_stores_nothing(client, auth, door, make_registration, tendered):
     reg, _ = make_registration(door.event)
@@ -187,6 +265,15 @@ def test_walk_in_bad_input_keeps_what_was_typed(client, auth, door, data):
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
     if "family_name" in data:
         assert data["family_name"] in _text(r)
+
+
+@pytest.mark.parametrize("allergens", [["nope"], ["egg", "bogus"]])
+def test_walk_in_form_refuses_unknown_allergens(client, auth, door, allergens):
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in",
+                    data={"count_adult": "1", "family_name": "鈴木", "allergens": allergens})
+    assert r.status_code == 422 and "選べない項目です" in _text(r)
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
 
 
 def test_walk_in_full_needs_organizer(client, auth, door, make_registration):
