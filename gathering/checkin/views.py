@@ -3,6 +3,7 @@ the printed door list (受付名簿). Rules live in ``services``; these only par
 
 from __future__ import annotations
 
+import segno
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +25,7 @@ from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
 from gathering.rsvp.forms import CancelForm
-from gathering.rsvp.models import Registration
+from gathering.rsvp.models import Registration, RegistrationStatus
 from gathering.security import new_token
 from gathering.timeutil import utcnow
 
@@ -96,8 +97,13 @@ def ticket(token: str):
     if user is None or reg is None or not user.can_staff_branch(reg.event.branch_id):
         if user is not None and reg is None:
             return render_template("checkin/unknown.html"), 404
+        # the resident's own phone: the code to show (this page's address), while it admits
+        valid = (reg is not None and reg.status == RegistrationStatus.confirmed
+                 and reg.ticket_revoked_at is None and not reg.event.is_cancelled)
+        qr = segno.make(url_for("checkin.ticket", token=token, _external=True),
+                        error="m").png_data_uri(scale=6, border=4) if valid else None
         return render_template("checkin/show_at_door.html", event=reg.event if reg else None,
-                               logged_in=user is not None)
+                               reg=reg, qr=qr, logged_in=user is not None)
     door_event_id = _door_event_id() or reg.event_id
     door_event = reg.event
     refusal = None

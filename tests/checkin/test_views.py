@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -338,3 +339,23 @@ def test_door_index_lists_the_events_to_staff(client, auth, door, make_event):
     assert "よその上映会" not in body and f"/door/events/{other.id}/" not in body
     auth.logout()
     assert "/login" in client.get("/door/").headers["Location"]
+
+
+def test_the_resident_opening_their_ticket_sees_its_code(client, door, make_registration):
+    """Opened on the resident's own phone (the QR image's link, a saved screenshot's link),
+    the page says "show this screen": it shows the code to show, while it admits."""
+    import base64
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    reg, manage = make_registration(door.event)
+    page = client.get(f"/c/{reg.ticket_token}").get_data(as_text=True)
+    data = re.search(r'<img src="data:image/png;base64,([^"]+)"', page).group(1)
+    decoded = zxingcpp.read_barcode(Image.open(io.BytesIO(base64.b64decode(data)))).text
+    assert decoded.endswith(f"/c/{reg.ticket_token}") and decoded.startswith("http")
+    client.post(f"/r/{manage}/cancel", data={"whole": "1"})
+    page = client.get(f"/c/{reg.ticket_token}").get_data(as_text=True)
+    assert "キャンセルされています" in page and "data:image/png" not in page
+    assert "受付でこの画面を見せてください" not in page
