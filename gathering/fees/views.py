@@ -72,7 +72,7 @@ def _apply_errors(form, exc: GatheringError) -> None:
 
 
 def _csv(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype="text/csv; charset=utf-8", headers={
+    return Response(data, content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store"})
 

@@ -402,5 +402,5 @@ def registrations_csv(event_id: int):
                _("Signed up"), _("Message")]
     text = services.registrations_csv(regs, lang=current_lang(), headers=headers)
     filename = f"registrations-{event.id}-{event.starts_at:%Y%m%d}.csv"
-    return Response(text.encode("utf-8"), mimetype="text/csv; charset=utf-8",
+    return Response(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -198,7 +198,7 @@ def test_csv_exports(client, auth, cafeteria, paid_party, organizer):
     for name in ("ledger", "balances"):
         response = client.get(f"/organizer/events/{cafeteria.id}/money/{name}.csv")
         assert response.status_code == 200
-        assert response.mimetype == "text/csv"
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
         assert response.data.startswith(b"\xef\xbb\xbf")
         assert "山田花子" in response.data.decode("utf-8-sig")
         assert "attachment" in response.headers["Content-Disposition"]

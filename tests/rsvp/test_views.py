@@ -208,6 +208,7 @@ def test_organizer_pages(client, auth, make_user, signed_up):
     assert "卵" in kitchen and "佐藤" in kitchen
     csv = client.get(f"/organizer/events/{event.id}/registrations.csv")
     assert csv.data.startswith(b"\xef\xbb\xbf") and "佐藤".encode() in csv.data
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in csv.headers["Content-Disposition"]
     panel = client.get(f"/organizer/events/{event.id}").get_data(as_text=True)
     assert f"/organizer/events/{event.id}/kitchen" in panel
