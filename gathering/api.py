@@ -14,6 +14,7 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from gathering.errors import GatheringError
 from gathering.errors_http import json_error
@@ -76,7 +77,12 @@ def _authenticate():
         g.api_user = current_user._get_current_object()
         g.api_auth = "session"
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            csrf.protect()  # our own pages send X-CSRFToken
+            try:
+                csrf.protect()  # our own pages send X-CSRFToken
+            except CSRFError:
+                raise ApiError(_l("The page was open too long or the request came from "
+                                  "elsewhere. Reload the page and try again."),
+                               code="csrf_failed") from None
     return None
 
 
@@ -103,7 +109,10 @@ def json_body(max_keys: int = 100) -> dict:
     if not request.is_json:
         raise ApiError(_l("Send JSON with Content-Type: application/json."),
                        code="unsupported_media_type", status=415)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder goes: a few KB of brackets
+        data = None
     if not isinstance(data, dict):
         raise ApiError(_l("The body must be a JSON object."), code="malformed_json")
     if len(data) > max_keys:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import request, url_for
 
 from gathering import formatting
@@ -28,9 +30,15 @@ def init_app(app) -> None:
 
 
 def lang_url(lang: str) -> str:
-    """This page in another language (works without JavaScript)."""
-    args = request.args.to_dict(flat=False)
-    args["lang"] = [lang]
+    """This page in another language (works without JavaScript).
+
+    The query string is encoded here, not handed to url_for: a query argument named like a
+    path argument (``/events/1?event_id=2``) or like one of url_for's own (``_scheme``)
+    must neither clash with the path nor change it.
+    """
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    query.append(("lang", lang))
+    path = request.path
     if request.endpoint and request.url_rule is not None:
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return f"{request.path}?lang={lang}"
+        path = url_for(request.endpoint, **(request.view_args or {}))
+    return f"{path}?{urlencode(query)}"

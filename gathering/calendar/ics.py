@@ -51,17 +51,24 @@ def new_calendar(name: str, description: str, refresh_minutes: int) -> icalendar
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
-    cal.add("name", name)  # RFC 7986
+    _add_text(cal, "x-wr-calname", name)
+    _add_text(cal, "name", name)  # RFC 7986
     if description:
-        cal.add("x-wr-caldesc", description)
+        _add_text(cal, "x-wr-caldesc", description)
         cal.add("description", description)
     cal.add("x-wr-timezone", TIMEZONE)
     refresh = timedelta(minutes=max(refresh_minutes, 1))
     cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    # an x-property is text to icalendar: give it the DURATION form itself (PT1H)
+    # icalendar writes an x-property as given: give it the DURATION form itself (PT1H)
     cal.add("x-published-ttl", icalendar.vDuration(refresh).to_ical().decode())
     return cal
+
+
+def _add_text(cal: icalendar.Calendar, name: str, value: str) -> None:
+    """A TEXT property that icalendar does not know as text (X-WR-CALNAME, X-WR-CALDESC,
+    NAME: it writes them unescaped), escaped as TEXT: a newline in a title must not make
+    the whole calendar unwritable, nor a comma or semicolon end the value early."""
+    cal.add(name, icalendar.vText(value))
 
 
 def to_ical(cal: icalendar.Calendar) -> bytes:
@@ -410,7 +417,7 @@ def single_event(event: Event, *, url: str, lang: str, name: str) -> icalendar.C
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    _add_text(cal, "x-wr-calname", name)  # the event's title
     cal.add("x-wr-timezone", TIMEZONE)
     cal.add_component(event_component(event, url=url, lang=lang))
     return cal

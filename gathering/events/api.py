@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from gathering.accounts.models import Branch
@@ -86,16 +86,26 @@ def _date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ApiError(_l("%(name)s must be a date like 2026-12-31.", name=name),
                        code="bad_date") from None
+    # events exist only in this window (services.EARLIEST, LATEST); 0001-01-01 or
+    # 9999-12-31 would not even make a time in Tokyo
+    first, last = services.EARLIEST.date(), services.LATEST.date() - timedelta(days=1)
+    if not first <= day <= last:
+        raise ApiError(_l("%(name)s must be a date between %(first)s and %(last)s.", name=name,
+                          first=first.isoformat(), last=last.isoformat()),
+                       code="bad_date")
+    return day
 
 
 @bp.get("/branches")
 def branches():
-    items = [branch_json(b) for b in list_branches(db.session)]
-    return jsonify({"items": items, "page": 1, "per_page": len(items), "total": len(items)})
+    page, per_page = page_args()
+    rows = list_branches(db.session)  # a few dozen at most: one query, sliced here
+    items = [branch_json(b) for b in rows[(page - 1) * per_page: page * per_page]]
+    return paginated(items, page, per_page, len(rows))
 
 
 @bp.get("/events")
@@ -125,7 +135,9 @@ def events():
 
 @bp.get("/events/<int:event_id>")
 def event_detail(event_id: int):
-    return jsonify(event_json(services.get_event(db.session, event_id)))
+    # public; a draft only for whoever manages its branch (who just created it, say)
+    return jsonify(event_json(services.get_event_for_reader(db.session, event_id,
+                                                            g.get("api_user"))))
 
 
 def _api_write_limit() -> str:
@@ -241,8 +253,10 @@ _ID = [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "
 OPENAPI_PATHS = {
     "/api/v1/branches": {"get": {
         "summary": "Branches (団体・地方委員会)", "operationId": "listBranches",
-        "responses": {"200": {"description": "All branches", "content": {
-            "application/json": {"schema": paginated_schema("Branch")}}}}}},
+        "parameters": PAGE_PARAMS,
+        "responses": {"200": {"description": "A page of branches", "content": {
+            "application/json": {"schema": paginated_schema("Branch")}}},
+            **error_responses(400)}}},
     "/api/v1/events": {
         "get": {
             "summary": "Published events (cancelled ones included with their status)",
@@ -265,7 +279,12 @@ OPENAPI_PATHS = {
                           **error_responses(400, 401, 403, 415, 422, 429)}},
     },
     "/api/v1/events/{event_id}": {
-        "get": {"summary": "One event", "operationId": "getEvent", "parameters": _ID,
+        "get": {"summary": "One event",
+                "description": "Published and cancelled events for anyone; a draft only "
+                               "with the bearer token of an organizer of its branch or an "
+                               "admin (404 to everyone else).",
+                "operationId": "getEvent", "security": [{}, {"bearer": []}],
+                "parameters": _ID,
                 "responses": {"200": {"description": "The event", "content": _EVENT_REF},
                               **error_responses(404)}},
         "patch": {

@@ -7,6 +7,7 @@ GatheringError subclass with a stable code.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -124,10 +125,18 @@ def paginate(session, query, page: int, per_page: int, *, count_query=None) -> P
     return Page(items, page, per_page, total or 0)
 
 
+#: a month as typed where the browser has no month picker: 2026-12, 2026/12, 2026.12,
+#: 2026年12月 (full-width digits too, after NFKC)
+_MONTH = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*月?")
+
+
 def month_window(month: str) -> tuple[datetime, datetime]:
-    """'2026-12' → the month's start and the next month's start, in Tokyo. Raises ValueError."""
-    year_s, _, month_s = month.partition("-")
-    start = datetime(int(year_s), int(month_s), 1, tzinfo=TOKYO)
+    """'2026-12' (or 2026/12, 2026年12月) → the month's start and the next month's start,
+    in Tokyo. Raises ValueError for anything else or a month out of range."""
+    found = _MONTH.fullmatch(normalize_text(month))
+    if found is None:
+        raise ValueError("not a month")
+    start = datetime(int(found[1]), int(found[2]), 1, tzinfo=TOKYO)
     if not EARLIEST <= start < LATEST:
         raise ValueError("month out of range")
     return start, start + relativedelta(months=1)
@@ -149,6 +158,16 @@ def get_event(session, event_id: int, *, include_drafts: bool = False,
         event = session.execute(_EVENT_WITH_FEES if with_fees else _EVENT,
                                 {"event_id": event_id}).unique().scalar_one_or_none()
     if event is None or (event.status == EventStatus.draft and not include_drafts):
+        raise NotFound(_l("This event does not exist."))
+    return event
+
+
+def get_event_for_reader(session, event_id: int, user: User | None) -> Event:
+    """An event as ``user`` (None: the public) may read it: a draft only for those who
+    manage its branch, its organizers and admins. Raises NotFound, never Forbidden: to
+    anyone else a draft does not exist."""
+    event = get_event(session, event_id, include_drafts=user is not None)
+    if event.status == EventStatus.draft and not user.can_manage_branch(event.branch_id):
         raise NotFound(_l("This event does not exist."))
     return event
 
@@ -226,7 +245,23 @@ def registrations_count(session, event: Event) -> int:
 # Validation shared by forms and the API
 
 
-def _text(data: dict, key: str, max_len: int, errors: dict, required=False, label=None) -> str:
+#: what ends a line: normalize_text keeps newlines and tabs, and U+2028/U+2029 are no
+#: control characters to it
+_LINE_BREAKS = re.compile(r"[\n\t\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    # split and join, not a regex with spaces around the break: that one takes seconds
+    # on a title of 20,000 spaces
+    return " ".join(p for p in (part.strip() for part in _LINE_BREAKS.split(text)) if p)
+
+
+def _text(data: dict, key: str, max_len: int, errors: dict, required=False, label=None,
+          multiline=False) -> str:
+    """Normalised text. A single-line field (a title, a venue's name or address) folds its
+    line breaks and tabs to one space: a title pasted from a flyer with a break in it is
+    still the title the organizer meant, where refusing it would show an error about a
+    character they cannot see (and iCal, mail subjects and page titles want one line)."""
     value = data.get(key)
     if value is None:
         value = ""
@@ -234,6 +269,8 @@ def _text(data: dict, key: str, max_len: int, errors: dict, required=False, labe
         errors.setdefault(key, []).append(_l("Must be text."))
         return ""
     value = normalize_text(value)
+    if not multiline:
+        value = _one_line(value)
     if required and not value:
         errors.setdefault(key, []).append(_l("This field is required."))
     elif len(value) > max_len:
@@ -327,8 +364,8 @@ def clean_venue(raw, errors: dict) -> dict | None:
         "name": _text(raw, "name", 200, sub, required=True),
         "postal_code": normalize_postal_code(_text(raw, "postal_code", 20, sub)),
         "address": _text(raw, "address", 300, sub),
-        "access_notes": _text(raw, "access_notes", 2000, sub),
-        "accessibility_notes": _text(raw, "accessibility_notes", 2000, sub),
+        "access_notes": _text(raw, "access_notes", 2000, sub, multiline=True),
+        "accessibility_notes": _text(raw, "accessibility_notes", 2000, sub, multiline=True),
         "map_url": _text(raw, "map_url", 500, sub),
     }
     if venue["postal_code"] and not is_valid_postal_code(venue["postal_code"]):
@@ -369,7 +406,7 @@ def clean_event_data(data: dict, *, partial: bool = False) -> dict:
     if has("title"):
         out["title"] = _text(data, "title", MAX_TITLE, errors, required=True)
     if has("description"):
-        out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
+        out["description"] = _text(data, "description", MAX_DESCRIPTION, errors, multiline=True)
     if has("kind"):
         kind = data.get("kind")
         if not _is_choice(kind, EventKind):
@@ -592,7 +629,7 @@ def clean_series_data(data: dict) -> dict:
     errors: dict = {}
     out: dict = {}
     out["title"] = _text(data, "title", MAX_TITLE, errors, required=True)
-    out["description"] = _text(data, "description", MAX_DESCRIPTION, errors)
+    out["description"] = _text(data, "description", MAX_DESCRIPTION, errors, multiline=True)
     if not _is_choice(data.get("kind"), EventKind):
         errors.setdefault("kind", []).append(_l("Unknown kind of event."))
     out["kind"] = data.get("kind")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from gathering import pagecache
 from gathering.accounts.services import get_branch, list_branches
+from gathering.errors import GatheringError
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db
@@ -36,7 +38,9 @@ def _filters():
         try:
             window = services.month_window(month)
         except ValueError:
-            abort(400)
+            raise GatheringError(_l("Choose a month like 2026-12."), code="bad_month",
+                                 status=400) from None
+        month = f"{window[0]:%Y-%m}"  # as the month picker shows it, however it was typed
     return branch, kind, month, window, page
 
 

@@ -183,6 +183,14 @@ def _authorize(registration: Registration, user: User | None, *, manage: bool) -
         raise Forbidden(code="forbidden")
 
 
+def _check_method(method) -> None:
+    # a list or an object from a JSON body is no method either (and cannot be hashed)
+    if not isinstance(method, str) or method not in {m.value for m in MONEY_METHODS}:
+        raise ValidationFailed(_l("Unknown payment method."),
+                               fields={"method": [_l("Unknown payment method.")]},
+                               code="invalid_method")
+
+
 def _check_nonce(nonce) -> str | None:
     if nonce is None or nonce == "":
         return None
@@ -262,10 +270,7 @@ def record_payment(session, registration: Registration, amount: int, method: str
     if method == PaymentMethod.waived:
         return waive(session, registration, amount, reason=reason, user=user, nonce=nonce,
                      now=now)
-    if method not in {m.value for m in MONEY_METHODS}:
-        raise ValidationFailed(_l("Unknown payment method."),
-                               fields={"method": [_l("Unknown payment method.")]},
-                               code="invalid_method")
+    _check_method(method)
     _authorize(registration, user, manage=method != PaymentMethod.cash)
     _check_amount(amount)
     _refuse_cancelled(registration)
@@ -367,10 +372,7 @@ def record_refund(session, registration: Registration, amount: int, method: str 
     existing = _replay(session, nonce, registration)
     if existing is not None:
         return existing
-    if method not in {m.value for m in MONEY_METHODS}:
-        raise ValidationFailed(_l("Unknown payment method."),
-                               fields={"method": [_l("Unknown payment method.")]},
-                               code="invalid_method")
+    _check_method(method)
     _authorize(registration, user, manage=True)
     _check_amount(amount)
     reason = _text(reason, MAX_REASON, "reason")

@@ -3,6 +3,7 @@
 import json
 from datetime import datetime, timedelta
 
+import icalendar
 import pytest
 import sqlalchemy as sa
 
@@ -36,6 +37,31 @@ def test_branches(client, make_branch):
     assert item["slug"] == "hokkaido" and item["name"] == "北海道" and item["region"] == "関東"
     assert item["urls"]["page"].endswith(f"/branches/{branch.slug}")
     assert item["urls"]["ics"].startswith("http")
+
+
+def test_branches_are_a_paginated_list(client, make_branch):
+    slugs = [make_branch(slug=f"b{i}").slug for i in range(5)]
+
+    def page(query):
+        response = client.get(f"/api/v1/branches?{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    body = page("")
+    assert (body["page"], body["per_page"], body["total"]) == (1, 50, 5)
+    assert [b["slug"] for b in body["items"]] == slugs
+    body = page("page=2&per_page=2")
+    assert (body["page"], body["per_page"], body["total"]) == (2, 2, 5)
+    assert [b["slug"] for b in body["items"]] == slugs[2:4]
+    assert page("page=4&per_page=2")["items"] == []
+    assert len(page("per_page=200")["items"]) == 5
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=x", "per_page=abc",
+                                   "per_page=0", "per_page=201", "per_page=1.5"])
+def test_bad_branch_pages_are_400(client, make_branch, query):
+    make_branch()
+    assert_error(client.get(f"/api/v1/branches?{query}"), 400, "bad_pagination")
 
 
 def test_event_object(client, make_event, make_registration):
@@ -101,6 +127,11 @@ def test_cancelled_events_are_listed_with_their_status(client, make_event, make_
     ("from=2026-02-30", 400, "bad_date"),
     ("from=tomorrow", 400, "bad_date"),
     ("to=" + "9" * 10_000, 400, "bad_date"),
+    ("from=0001-01-01", 400, "bad_date"),
+    ("to=9999-12-31", 400, "bad_date"),
+    ("from=1999-12-31", 400, "bad_date"),
+    ("to=2100-01-01", 400, "bad_date"),
+    ("from=0001-01-01&to=9999-12-31", 400, "bad_date"),
     ("from=2026-12-10&to=2026-12-01", 400, "bad_date"),
     ("page=0", 400, "bad_pagination"),
     ("page=x", 400, "bad_pagination"),
@@ -111,6 +142,16 @@ def test_cancelled_events_are_listed_with_their_status(client, make_event, make_
 ])
 def test_bad_list_queries(client, app, query, status, code):
     assert_error(client.get(f"/api/v1/events?{query}"), status, code)
+
+
+def test_the_whole_supported_range_of_dates_is_a_list(client, make_event):
+    event = make_event(starts_at=at(2030, 12, 5, 11))
+    response = client.get("/api/v1/events?from=2000-01-01&to=2099-12-31")
+    assert response.status_code == 200
+    assert [item["id"] for item in response.get_json()["items"]] == [event.id]
+    error = assert_error(client.get("/api/v1/events?to=9999-12-31",
+                                    headers={"Accept-Language": "en"}), 400, "bad_date")
+    assert "2000-01-01" in error["message"] and "2099-12-31" in error["message"]
 
 
 def new_event(branch_slug, **overrides):
@@ -298,6 +339,42 @@ def test_session_writes_need_the_csrf_header(make_app, make_user):
     from tests.conftest import PASSWORD
 
     client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert_error(client.post("/api/v1/events", json={"title": "x"}), 400)
+    error = assert_error(client.post("/api/v1/events", json={"title": "x"},
+                                     headers={"Accept-Language": "en"}), 400, "csrf_failed")
+    assert "reload" in error["message"].lower()
+    assert_error(client.post("/api/v1/events", json={"title": "x"},
+                             headers={"X-CSRFToken": "forged"}), 400, "csrf_failed")
     response = client.post("/api/v1/events", json={"title": "x"}, headers={"X-CSRFToken": token})
     assert response.status_code == 422  # past CSRF, on to validation
+
+
+def test_a_line_break_in_a_title_is_folded_and_the_ics_still_works(client, organizer,
+                                                                   make_event):
+    event = make_event(organizer["branch"])
+    response = client.patch(f"/api/v1/events/{event.id}",
+                            json={"title": "a\nb", "venue": {"name": "公民館\r\n2階"}},
+                            headers=organizer["headers"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["title"] == "a b"
+    assert response.get_json()["venue"]["name"] == "公民館 2階"
+    ics = client.get(f"/events/{event.id}.ics")
+    assert ics.status_code == 200
+    (vevent,) = icalendar.Calendar.from_ical(ics.data).walk("VEVENT")
+    assert vevent["SUMMARY"] == "a b"
+
+
+def test_the_branchs_staff_read_their_drafts(client, organizer, make_user, make_branch,
+                                             api_token):
+    response = client.post("/api/v1/events", json=new_event("hokkaido", status="draft"),
+                           headers=organizer["headers"])
+    assert response.status_code == 201
+    url = f"/api/v1/events/{response.get_json()['id']}"
+    body = client.get(url, headers=organizer["headers"])
+    assert body.status_code == 200 and body.get_json()["status"] == "draft"
+    assert client.get(url, headers=api_token(make_user("admin"))).status_code == 200
+    # everyone else: as if it did not exist
+    assert_error(client.get(url), 404, "not_found")
+    other = make_user("organizer", branches=[make_branch(slug="kansai")])
+    assert_error(client.get(url, headers=api_token(other)), 404, "not_found")
+    door = make_user("volunteer", branches=[organizer["branch"]])
+    assert_error(client.get(url, headers=api_token(door)), 404, "not_found")

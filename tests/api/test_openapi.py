@@ -57,3 +57,18 @@ def test_path_parameters_are_declared(client):
             declared = {p["name"] for p in params if p.get("in") == "path"}
             assert names <= declared, (path, method, names - declared)
             assert "responses" in operation
+
+
+def test_every_paginated_list_declares_page_and_per_page(client):
+    doc = client.get("/api/openapi.json").get_json()
+    lists = []
+    for path, item in doc["paths"].items():
+        get = item.get("get")
+        schema = (get or {}).get("responses", {}).get("200", {}).get("content", {}).get(
+            "application/json", {}).get("schema", {})
+        if {"items", "page", "per_page", "total"} <= set(schema.get("properties", {})):
+            lists.append(path)
+            names = {p["name"] for p in get.get("parameters", []) if p.get("in") == "query"}
+            assert {"page", "per_page"} <= names, path
+            assert "400" in get["responses"], path  # bad_pagination
+    assert "/api/v1/branches" in lists and "/api/v1/events" in lists

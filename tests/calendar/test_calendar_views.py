@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from icalendar.parser import unescape_backslash
 from sqlalchemy import event as sa_event
 
 from gathering.calendar import services
@@ -155,6 +156,29 @@ def test_event_ics(client, h, branch, make_event, soon, admin):
     (vevent,) = h.vevents(h.parse(client.get(f"/events/{event.id}.ics").data))
     assert vevent["STATUS"] == "CANCELLED"
     assert client.get("/events/999999.ics").status_code == 404
+
+
+def test_line_breaks_already_stored_never_break_a_calendar(client, h, make_branch, make_event,
+                                                          soon):
+    branch = make_branch(slug="kita", name="北支部\n旭川, 東; 西")
+    event = make_event(branch, starts_at=soon)
+    # stored before single-line fields were kept to one line: not through the service
+    event.title = "子ども食堂\n冬休み, 特別; 回"
+    event.venue.name = "公民館\n2階"
+    db.session.commit()
+    for url in (f"/events/{event.id}.ics", "/calendar/all.ics", "/calendar/branches/kita.ics"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        cal = h.parse(response.data)
+        (vevent,) = h.vevents(cal)
+        assert vevent["SUMMARY"] == event.title
+        assert vevent["LOCATION"].startswith("公民館\n2階")
+    # the calendar's own name (the title of a one-event file) is TEXT, escaped as such
+    one = h.parse(client.get(f"/events/{event.id}.ics").data)
+    assert unescape_backslash(str(one["X-WR-CALNAME"])) == event.title
+    feed = h.parse(client.get("/calendar/branches/kita.ics").data)
+    assert branch.name in unescape_backslash(str(feed["X-WR-CALNAME"]))
+    assert branch.name in unescape_backslash(str(feed["NAME"]))
 
 
 def test_public_base_url_is_used_in_feeds(make_app, app, h, branch, make_event, soon):

@@ -119,12 +119,38 @@ def test_pagination_keeps_the_filters(make_app, make_event, make_branch):
     assert "合うイベントがありません" in empty
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "page=" + "9" * 50,
-                                   "month=2026-13", "month=abc", "month=2026", "month=" + "1" * 10_000])
-def test_malformed_filters_are_a_400(client, app, query):
+@pytest.mark.parametrize("query, says", [
+    ("page=0", "リクエストの内容がわかりませんでした"),
+    ("page=-1", "リクエストの内容がわかりませんでした"),
+    ("page=abc", "リクエストの内容がわかりませんでした"),
+    ("page=" + "9" * 50, "リクエストの内容がわかりませんでした"),
+    ("month=2026-13", "月は 2026-12 のように選んでください。"),
+    ("month=abc", "月は 2026-12 のように選んでください。"),
+    ("month=2026", "月は 2026-12 のように選んでください。"),
+    ("month=" + "1" * 10_000, "月は 2026-12 のように選んでください。"),
+    ("month=0001-01", "月は 2026-12 のように選んでください。"),
+    ("month=9999-12", "月は 2026-12 のように選んでください。"),
+])
+def test_malformed_filters_are_a_400(client, app, query, says):
     response = client.get(f"/?{query}")
     assert response.status_code == 400
-    assert "リクエストの内容がわかりませんでした" in response.get_data(as_text=True)
+    assert says in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("month", ["2031-03", "2031-3", "2031/03", "2031/3", "2031.03",
+                                   "2031年3月", "２０３１年３月", " 2031 / 03 "])
+def test_a_month_typed_without_a_month_picker_is_understood(client, make_event, make_branch,
+                                                            month):
+    branch = make_branch()
+    make_event(branch, title="遠い学習会", starts_at=datetime(2031, 3, 8, 13, tzinfo=TOKYO))
+    make_event(branch, title="翌月の会", starts_at=datetime(2031, 4, 8, 13, tzinfo=TOKYO))
+    for url in ("/", f"/branches/{branch.slug}"):
+        response = client.get(url, query_string={"month": month})
+        assert response.status_code == 200, (url, month)
+        page = response.get_data(as_text=True)
+        assert "遠い学習会" in page and "翌月の会" not in page
+        # the month picker shows it back the way it understands months
+        assert 'name="month" value="2031-03"' in page
 
 
 @pytest.mark.parametrize("url", ["/?kind=party", "/?branch=nowhere", "/branches/nowhere",

@@ -31,6 +31,26 @@ def test_clean_event_data_normalises():
     assert out["fees"][1] == {"code": "adult", "label": "おとな", "amount": 300}
 
 
+def test_single_line_fields_fold_line_breaks_and_multi_line_fields_keep_them():
+    venue = {"name": "公民館\r\n2階", "address": "旭川市\n1条通", "postal_code": "070\n0031",
+             "access_notes": "駅から徒歩5分\nバス停すぐ", "map_url": "https://example.org/\n"}
+    out = services.clean_event_data(valid(
+        title="冬の\n子ども食堂\t\u2028特別回\x00\x1b", description="一行目\n二行目",
+        venue=venue, fees=[{"code": "adult", "label": "お と な\n(中学生以上)", "amount": 300}]))
+    assert out["title"] == "冬の 子ども食堂 特別回"
+    assert out["venue"]["name"] == "公民館 2階"
+    assert out["venue"]["address"] == "旭川市 1条通"
+    assert out["venue"]["map_url"] == "https://example.org/"
+    assert out["fees"][0]["label"] == "お と な (中学生以上)"
+    # what is written as paragraphs keeps them
+    assert out["description"] == "一行目\n二行目"
+    assert out["venue"]["access_notes"] == "駅から徒歩5分\nバス停すぐ"
+    # a title of nothing but line breaks is no title
+    with pytest.raises(ValidationFailed) as exc:
+        services.clean_event_data(valid(title="\n\t\r\n"))
+    assert "title" in exc.value.fields
+
+
 HUGE = "あ" * 10_240
 
 
@@ -261,10 +281,30 @@ def test_public_query_hides_drafts_and_filters(make_event, make_branch):
 
 
 @pytest.mark.parametrize("month", ["2026", "2026-13", "2026-00", "abcd-ef", "1899-01", "9999-01",
-                                   "2026-1-1"])
+                                   "2026-1-1", "0001-01", "1999-12", "2100-01", "",
+                                   "99999999999999999999-01", "2026-" + "9" * 30, "2026年"])
 def test_month_window_refuses_malformed_months(month):
     with pytest.raises(ValueError):
         services.month_window(month)
+
+
+@pytest.mark.parametrize("month", ["2026-12", "2026/12", "2026.12", "2026年12月", "２０２６年１２月",
+                                   "2026 / 12", "2026-12 "])
+def test_month_window_reads_months_as_people_type_them(month):
+    assert services.month_window(month) == (datetime(2026, 12, 1, tzinfo=TOKYO),
+                                            datetime(2027, 1, 1, tzinfo=TOKYO))
+
+
+def test_drafts_are_read_only_by_those_who_manage_their_branch(make_event, make_user):
+    draft = make_event(status="draft")
+    published = make_event(draft.branch)
+    organizer = make_user("organizer", branches=[draft.branch])
+    for reader in (organizer, make_user("admin")):
+        assert services.get_event_for_reader(db.session, draft.id, reader) is draft
+    for reader in (None, make_user("organizer"), make_user("volunteer", branches=[draft.branch])):
+        with pytest.raises(NotFound):
+            services.get_event_for_reader(db.session, draft.id, reader)
+        assert services.get_event_for_reader(db.session, published.id, reader) is published
 
 
 def test_an_event_with_sign_ups_cannot_go_back_to_draft(make_event, make_registration,

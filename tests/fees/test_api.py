@@ -71,6 +71,23 @@ def test_organizer_transfer_waiver_refund_and_money(client, api_token, came, org
     ({"kind": "waived", "amount": 5000, "reason": "減免"}, 409, "waiver_exceeds_balance"),
     ({"kind": "cash", "amount": 300, "reference": "x" * 10_000}, 422, "too_long"),
     ({"kind": "cash", "amount": 300, "nonce": ["x"]}, 422, "invalid_nonce"),
+    # a list or an object where text or a number belongs is refused, never a 500
+    ({"kind": "refund", "amount": 1, "reason": "x", "method": {"a": 1}}, 422, "invalid_method"),
+    ({"kind": "refund", "amount": 1, "reason": "x", "method": ["cash"]}, 422, "invalid_method"),
+    ({"kind": "refund", "amount": 1, "reason": "x", "method": None}, 422, "invalid_method"),
+    ({"kind": {"a": 1}, "amount": 300}, 422, "invalid_method"),
+    ({"kind": ["cash"], "amount": 300}, 422, "invalid_method"),
+    ({"kind": "cash", "amount": {"a": 1}}, 422, "invalid_amount"),
+    ({"kind": "cash", "amount": [300]}, 422, "invalid_amount"),
+    ({"kind": "cash", "amount": 300, "cash_tendered": [1000]}, 422, "invalid_amount"),
+    ({"kind": "cash", "amount": 300, "nonce": {"a": 1}}, 422, "invalid_nonce"),
+    ({"kind": "cash", "amount": 300, "reference": ["x"]}, 422, "invalid"),
+    ({"kind": "online", "amount": 300, "provider": {"a": 1}, "reference": "r"}, 422, "invalid"),
+    ({"kind": "refund", "amount": 1, "reason": {"a": 1}}, 422, "invalid"),
+    ({"kind": "waived", "reason": ["減免"]}, 422, "invalid"),
+    ({"kind": "bank_transfer", "amount": 300, "received_on": {"a": 1}}, 422, "invalid_date"),
+    ({"kind": "bank_transfer", "amount": 300, "received_on": ["2026-12-12"]}, 422,
+     "invalid_date"),
 ])
 def test_refusals(client, api_token, came, organizer, body, status, code):
     response = _post(client, api_token(organizer), came, **body)

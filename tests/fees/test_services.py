@@ -110,11 +110,14 @@ def test_bad_amounts_are_refused(cafeteria, make_registration, organizer, amount
     assert _rows() == 0
 
 
-def test_unknown_method_is_refused(cafeteria, make_registration, organizer):
+@pytest.mark.parametrize("method", ["bitcoin", None, 5, {"a": 1}, ["cash"]])
+@pytest.mark.parametrize("record", [fees.record_payment, fees.record_refund])
+def test_unknown_method_is_refused(cafeteria, make_registration, organizer, record, method):
     reg, _ = make_registration(cafeteria)
     with pytest.raises(ValidationFailed) as exc:
-        fees.record_payment(db.session, reg, 300, "bitcoin", user=organizer)
+        record(db.session, reg, 300, method, user=organizer)
     assert exc.value.code == "invalid_method"
+    assert _rows() == 0
 
 
 def test_cash_handed_over_must_cover_the_amount(cafeteria, make_registration, volunteer):
