@@ -24,6 +24,7 @@ def init_app(app) -> None:
     env.filters["postal"] = format_postal_code
     env.filters["markdown"] = render_markdown
     env.globals["lang_url"] = lang_url
+    env.globals["page_url"] = page_url
     env.globals["current_lang"] = current_lang
     env.trim_blocks = True
     env.lstrip_blocks = True
@@ -42,3 +43,11 @@ def lang_url(lang: str) -> str:
     if request.endpoint and request.url_rule is not None:
         path = url_for(request.endpoint, **(request.view_args or {}))
     return f"{path}?{urlencode(query)}"
+
+
+def page_url(page: int) -> str:
+    """This listing at another page: the same path, the query kept but for its page (a
+    query argument named like a path argument or like url_for's own changes nothing)."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    query.append(("page", str(page)))
+    return f"{request.path}?{urlencode(query)}"

@@ -25,7 +25,7 @@ from gathering.errors import ValidationFailed
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db, limiter
-from gathering.rsvp.views import notify_promoted
+from gathering.rsvp.views import notify_event_cancelled, notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 
@@ -169,10 +169,13 @@ def update_event(event_id: int):
     if "branch" in data:
         raise ValidationFailed(fields={"branch": [_l("An event cannot move to another branch.")]})
     event = services.get_event_for_user(db.session, event_id, user)
+    was_cancelled = event.is_cancelled
     cleaned = services.clean_event_data(data, partial=True)
     promoted = services.update_event(db.session, user, event, cleaned)
     db.session.commit()
     notify_promoted(promoted)
+    if event.is_cancelled and not was_cancelled:  # called off: the families are told
+        notify_event_cancelled(event)
     return jsonify(event_json(event))
 
 

@@ -647,6 +647,11 @@ def clean_series_data(data: dict) -> dict:
     out["signup_closes_hours_before"] = _int(data.get("signup_closes_hours_before"),
                                              "signup_closes_hours_before", errors, 0,
                                              24 * 60) or 0
+    opens_days = out["signup_opens_days_before"]
+    if opens_days is not None and opens_days * 24 <= out["signup_closes_hours_before"]:
+        # e.g. opening on the day and closing 48 hours before: the window never opens
+        errors.setdefault("signup_closes_hours_before", []).append(
+            _l("Sign-up must close after it opens."))
     out["venue_id"] = _int(data.get("venue_id"), "venue_id", errors, 1, 2**31 - 1)
     out["venue"] = clean_venue(data.get("venue"), errors)
     out["fee_basis"] = data.get("fee_basis") or FeeBasis.attended.value

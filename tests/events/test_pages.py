@@ -117,6 +117,12 @@ def test_pagination_keeps_the_filters(make_app, make_event, make_branch):
     assert "会4" in last and 'rel="next"' not in last
     empty = client.get("/?page=9").get_data(as_text=True)
     assert "合うイベントがありません" in empty
+    # a query named like the path's argument, or like url_for's own, changes no link
+    other = make_branch()
+    odd = client.get(f"/branches/{branch.slug}?slug={other.slug}&_scheme=ftp&_anchor=x")
+    assert odd.status_code == 200
+    assert (f'href="/branches/{branch.slug}?slug={other.slug}&amp;_scheme=ftp&amp;'
+            f'_anchor=x&amp;page=2"') in odd.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("query, says", [

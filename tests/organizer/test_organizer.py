@@ -222,6 +222,8 @@ def series_form(branch_id, first: date, **overrides):
     ({"end_time": "10:00"}, "終わりは始まりより後にしてください。"),
     ({"first_date": "2026-02-30"}, ""),
     ({"weekdays": ["9"]}, ""),
+    ({"signup_opens_days_before": "0", "signup_closes_hours_before": "48"},
+     "申込の締切は受付開始より後にしてください。"),
 ])
 def test_bad_series_forms_store_nothing(client, auth, world, overrides, field_text):
     auth.login(world["organizer"])

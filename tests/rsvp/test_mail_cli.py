@@ -229,3 +229,20 @@ def test_calling_off_an_event_tells_every_party_in_its_language(client, auth, ma
     assert by_address["en@example.jp"]["Subject"] == "Called off: 子ども食堂"
     assert "Please do not come" in text_of(by_address["en@example.jp"])
     assert "3組にメールで知らせました" in page and "1組はメールで知らせられませんでした" in page
+
+
+def test_calling_off_an_event_through_the_api_tells_the_families(client, make_user, api_token,
+                                                                  make_event, make_registration,
+                                                                  smtp):
+    event = make_event(capacity=3, title="子ども食堂")
+    make_registration(event, people=("adult",), email="ja@example.jp")
+    smtp.messages.clear()
+    organizer = make_user("organizer", branches=[event.branch])
+    r = client.patch(f"/api/v1/events/{event.id}", json={"status": "cancelled"},
+                     headers=api_token(organizer))
+    assert r.status_code == 200
+    [mail] = smtp.messages
+    assert mail["To"] == "ja@example.jp" and mail["Subject"] == "中止のお知らせ: 子ども食堂"
+    r = client.patch(f"/api/v1/events/{event.id}", json={"description": "中止です"},
+                     headers=api_token(organizer))
+    assert len(smtp.messages) == 1  # told once
