@@ -785,6 +785,12 @@ def issue_receipt(session, registration: Registration, *, addressee: str | None 
         raise ValidationFailed(_l("Enter the name for the receipt."),
                                fields={"addressee": [_l("Enter the name for the receipt.")]},
                                code="addressee_required")
+    if name.rstrip("。. ") in ("上様", "上さま", "うえさま"):
+        # a receipt's 宛名 names who paid (DOMAIN.md): 上様 names nobody
+        raise ValidationFailed(_l("Write the name of who paid, not 上様."),
+                               fields={"addressee": [_l("Write the name of who paid, not "
+                                                        "上様.")]},
+                               code="addressee_required")
     if len(name) > MAX_ADDRESSEE:
         raise ValidationFailed(
             _l("Please keep it under %(n)d characters.", n=MAX_ADDRESSEE),

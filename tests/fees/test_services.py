@@ -419,6 +419,10 @@ def test_receipt_refusals(cafeteria, make_registration, organizer, stranger, adm
     with pytest.raises(ValidationFailed) as exc:
         fees.issue_receipt(db.session, reg, addressee="   ", user=organizer, now=now)
     assert exc.value.code == "addressee_required"
+    for nobody in ("上様", "上様。", "　上様　"):
+        with pytest.raises(ValidationFailed) as exc:
+            fees.issue_receipt(db.session, reg, addressee=nobody, user=organizer, now=now)
+        assert exc.value.code == "addressee_required" and "上様" in str(exc.value.message)
     with pytest.raises(ValidationFailed) as exc:
         fees.issue_receipt(db.session, reg, addressee="名" * 500, user=organizer, now=now)
     assert exc.value.code == "too_long"

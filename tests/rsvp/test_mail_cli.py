@@ -148,6 +148,8 @@ def test_a_promotion_is_mailed_in_the_language_of_the_sign_up(client, make_event
                           json=signup(email="wait@example.jp"),
                           headers={"Accept-Language": "en"}).get_json()
     assert english["status"] == "waitlisted"
+    [waiting] = [m for m in smtp.messages if m["To"] == "wait@example.jp"]
+    assert "ticket" not in text_of(waiting).lower()  # no seat yet, so no ticket
     smtp.messages.clear()
     token = first.get_json()["manage_url"].rsplit("/", 1)[1]
     # a Japanese visitor cancels; the English-speaking family is told in English
