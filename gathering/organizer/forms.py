@@ -73,6 +73,8 @@ FEE_BASIS_CHOICES = [
 
 
 class _CommonFields(FlaskForm):
+    #: a new form's own key: the same form sent twice (a double tap, a resend) creates once
+    form_key = HiddenField()
     branch_id = SelectField(_l("Group"), coerce=int)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[DataRequired()])

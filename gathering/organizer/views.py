@@ -9,8 +9,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from gathering import idempotency
 from gathering.accounts.models import Branch
 from gathering.checkin.services import live_counts
 from gathering.errors import Forbidden, GatheringError, ValidationFailed
@@ -19,6 +21,7 @@ from gathering.events.models import Event, EventStatus, Series
 from gathering.extensions import db
 from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
 from gathering.rsvp.views import notify_event_cancelled, notify_promoted
+from gathering.security import new_token
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -111,6 +114,34 @@ def event(event_id: int):
                            door_counts=live_counts(db.session, event, utcnow()))
 
 
+def _created_before(scope: str, form) -> int | None:
+    """The id of what this very form created when it was first sent (a double tap, a form
+    sent again from the back button), or None."""
+    key = form.form_key.data
+    if not key or len(key) > 120:
+        return None
+    record = idempotency.get_record(db.session, f"{scope}:{current_user.id}", key)
+    return record.response["id"] if record is not None else None
+
+
+def _commit_created(scope: str, form, created_id: int) -> int:
+    """Commit what the form created, remembered under the form's key; when a twin request
+    with the same key committed first (the unique key), that one's id instead."""
+    key = form.form_key.data
+    try:
+        if key and len(key) <= 120:
+            idempotency.save_record(db.session, f"{scope}:{current_user.id}", key,
+                                    {"id": created_id})
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = _created_before(scope, form)
+        if first is None:
+            raise
+        return first
+    return created_id
+
+
 @bp.route("/events/new", methods=["GET", "POST"])
 def event_new():
     branches = _require_organizer()
@@ -118,7 +149,10 @@ def event_new():
     _prepare(form, branches)
     if request.method == "GET":
         _fill_fees(form, _default_fees())
+        form.form_key.data = new_token()
     if form.validate_on_submit():
+        if (done := _created_before("event-new", form)) is not None:
+            return redirect(url_for("organizer.event", event_id=done))
         data = _event_data(form)
         data["status"] = EventStatus.published.value if form.publish.data else "draft"
         try:
@@ -129,9 +163,9 @@ def event_new():
             db.session.rollback()
             _apply_field_errors(form, exc)
         else:
-            db.session.commit()
+            event_id = _commit_created("event-new", form, event.id)
             flash(_("The event was created."), "success")
-            return redirect(url_for("organizer.event", event_id=event.id))
+            return redirect(url_for("organizer.event", event_id=event_id))
     return render_template("organizer/event_form.html", form=form, event=None)
 
 
@@ -274,7 +308,11 @@ def series_new():
     _prepare(form, branches)
     if request.method == "GET":
         _fill_fees(form, _default_fees())
-    if form.validate_on_submit() and (cleaned := _clean_series(form)) is not None:
+        form.form_key.data = new_token()
+    submitted = form.validate_on_submit()
+    if submitted and (done := _created_before("series-new", form)) is not None:
+        return redirect(url_for("organizer.series", series_id=done))
+    if submitted and (cleaned := _clean_series(form)) is not None:
         try:
             series = services.create_series(
                 db.session, current_user, _branch_from(form, branches), cleaned, now=utcnow(),
@@ -283,9 +321,11 @@ def series_new():
             db.session.rollback()
             _apply_field_errors(form, exc)
         else:
-            db.session.commit()
-            flash(_("The series was created with %(n)d dates.", n=len(series.events)), "success")
-            return redirect(url_for("organizer.series", series_id=series.id))
+            dates = len(series.events)
+            series_id = _commit_created("series-new", form, series.id)
+            if series_id == series.id:
+                flash(_("The series was created with %(n)d dates.", n=dates), "success")
+            return redirect(url_for("organizer.series", series_id=series_id))
     return render_template("organizer/series_form.html", form=form, series=None, needs_confirm=False)
 
 

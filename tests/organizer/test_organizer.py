@@ -1,5 +1,6 @@
 """The organizer area through the client: permissions, forms, messages, the demo flow."""
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -323,3 +324,26 @@ def test_removing_a_fee_people_chose_is_explained(client, auth, world, make_regi
     assert "申込で選ばれているため、削除できません" in response.get_data(as_text=True)
     db.session.expire_all()
     assert [f.code for f in series.events[0].fees] == ["child", "adult"]
+
+
+@pytest.mark.parametrize("kind", ["event", "series"])
+def test_the_same_new_form_sent_twice_creates_once(client, auth, world, kind):
+    """A double tap on 'create', or the form sent again from the back button."""
+    auth.login(world["organizer"])
+    new_url = "/organizer/events/new" if kind == "event" else "/organizer/series/new"
+    page = client.get(new_url).get_data(as_text=True)
+    key = re.search(r'name="form_key"[^>]*value="([^"]+)"', page).group(1)
+    data = (event_form(world["branch"].id) if kind == "event"
+            else series_form(world["branch"].id, date.today() + timedelta(days=3)))
+    data["form_key"] = key
+    model = Event if kind == "event" else Series
+    before = db.session.scalar(sa.select(sa.func.count(model.id)))
+    first = client.post(new_url, data=data)
+    second = client.post(new_url, data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(sa.select(sa.func.count(model.id))) == before + 1
+    # another form (a new key) is another event
+    data["form_key"] = "another"
+    third = client.post(new_url, data=data)
+    assert third.headers["Location"] != first.headers["Location"]
