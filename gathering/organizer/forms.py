@@ -115,6 +115,9 @@ class _CommonFields(FlaskForm):
 
 
 class EventForm(_CommonFields):
+    #: the event as the form was filled from it (its updated_at): a save from a page opened
+    #: before someone else's save would silently undo theirs
+    version = HiddenField()
     starts_at = DateTimeLocalField(_l("Starts"), validators=[InputRequired()],
                                    format="%Y-%m-%dT%H:%M")
     ends_at = DateTimeLocalField(_l("Ends"), validators=[InputRequired()],

@@ -186,10 +186,18 @@ def event_edit(event_id: int):
     branches = [event.branch]
     form = EventForm(obj=None)
     _prepare(form, branches)
+    version = event.updated_at.isoformat()
     if request.method == "GET":
         _fill_event_form(form, event)
+        form.version.data = version
     form.branch_id.data = event.branch_id
-    if form.validate_on_submit():
+    submitted = form.validate_on_submit()
+    if submitted and form.version.data and form.version.data != version:
+        form.form_errors.append(_(
+            "Someone saved this event after you opened this page. Reload the page to see "
+            "their change, then make yours again."))
+        return render_template("organizer/event_form.html", form=form, event=event), 409
+    if submitted:
         data = _event_data(form)
         if form.publish.data and event.status == EventStatus.draft:
             data["status"] = EventStatus.published.value

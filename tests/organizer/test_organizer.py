@@ -347,3 +347,24 @@ def test_the_same_new_form_sent_twice_creates_once(client, auth, world, kind):
     data["form_key"] = "another"
     third = client.post(new_url, data=data)
     assert third.headers["Location"] != first.headers["Location"]
+
+
+def test_a_save_from_a_page_opened_before_anothers_save_undoes_nothing(client, auth, world):
+    """Two tabs (or two organizers) open the edit form; the second save must not silently
+    put back what the first changed."""
+    auth.login(world["organizer"])
+    client.post("/organizer/events/new", data=event_form(world["branch"].id))
+    event = db.session.scalar(sa.select(Event).where(Event.title == "みんな食堂"))
+    url = f"/organizer/events/{event.id}/edit"
+    version = re.search(r'name="version"[^>]*value="([^"]+)"',
+                        client.get(url).get_data(as_text=True)).group(1)
+    tab_a = event_form(world["branch"].id, title="みんな食堂（会場変更）", version=version)
+    tab_b = event_form(world["branch"].id, capacity="25", version=version)
+    assert client.post(url, data=tab_a).status_code == 302
+    stale = client.post(url, data=tab_b)
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "このページを開いたあとで、ほかの人がこのイベントを保存しました" in page
+    assert 'value="25"' in page  # what they typed is still there to copy
+    db.session.expire_all()
+    assert (event.title, event.capacity) == ("みんな食堂(会場変更)", 20)
