@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gathering.events.models import Event, FeeCategory
 from gathering.extensions import db
+from gathering.japanese import is_latin_name
 from gathering.timeutil import UTCDateTime, utcnow
 
 
@@ -81,6 +82,14 @@ class Registration(db.Model):
     def full_name(self) -> str:
         sep = "" if _is_cjk(self.family_name) else " "
         return f"{self.family_name}{sep}{self.given_name}".strip()
+
+    def name_in(self, lang: str) -> str:
+        """The name as a letter in ``lang`` addresses it: a name in Latin letters given
+        name first in English (Amy Brown); otherwise as written (山田花子, Yamada Hanako)."""
+        if lang == "en" and self.given_name and not _is_cjk(self.family_name) and (
+                is_latin_name(self.family_name)):
+            return f"{self.given_name} {self.family_name}"
+        return self.full_name
 
     @property
     def full_name_kana(self) -> str:

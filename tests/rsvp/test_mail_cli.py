@@ -248,3 +248,15 @@ def test_calling_off_an_event_through_the_api_tells_the_families(client, make_us
     r = client.patch(f"/api/v1/events/{event.id}", json={"description": "中止です"},
                      headers=api_token(organizer))
     assert len(smtp.messages) == 1  # told once
+
+
+def test_an_english_letter_puts_a_latin_given_name_first(client, make_event, signup, smtp):
+    event = make_event(capacity=5)
+    client.post(f"/api/v1/events/{event.id}/registrations",
+                json=signup(family_name="Brown", given_name="Amy", family_name_kana="",
+                            given_name_kana="", email="amy@example.jp"),
+                headers={"Accept-Language": "en"})
+    client.post(f"/api/v1/events/{event.id}/registrations", json=signup(email="ja@example.jp"))
+    by_address = {m["To"]: text_of(m) for m in smtp.messages}
+    assert by_address["amy@example.jp"].startswith("Dear Amy Brown,")
+    assert by_address["ja@example.jp"].startswith("山田花子 様")
