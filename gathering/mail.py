@@ -29,7 +29,9 @@ def build_message(to: str, subject: str, template: str, **context) -> EmailMessa
     msg = EmailMessage()
     msg["From"] = formataddr((name, address)) if name else address
     msg["To"] = to
-    msg["Subject"] = subject
+    # one line: a title stored with a line break before titles were folded must not make
+    # the header refuse it (ValueError) and lose the mail
+    msg["Subject"] = " ".join(str(subject).split())
     msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
     msg.set_content(text)
     if html:

@@ -9,6 +9,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from gathering.extensions import db
@@ -260,3 +261,14 @@ def test_an_english_letter_puts_a_latin_given_name_first(client, make_event, sig
     by_address = {m["To"]: text_of(m) for m in smtp.messages}
     assert by_address["amy@example.jp"].startswith("Dear Amy Brown,")
     assert by_address["ja@example.jp"].startswith("山田花子 様")
+
+
+def test_a_title_stored_with_a_line_break_still_mails(app, client, make_event, signup, smtp):
+    event = make_event(capacity=5)
+    db.session.execute(sa.text("UPDATE events SET title = :t WHERE id = :id"),
+                       {"t": "子ども食堂\n12月", "id": event.id})
+    db.session.commit()
+    r = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
+    assert r.status_code == 201
+    [mail] = smtp.messages
+    assert mail["Subject"].endswith("子ども食堂 12月")
