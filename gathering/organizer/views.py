@@ -183,6 +183,9 @@ def _event_data(form: EventForm) -> dict:
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def event_edit(event_id: int):
     event = services.get_event_for_user(db.session, event_id, current_user)
+    if event.is_cancelled:  # saving would be refused: say so before anything is typed
+        flash(_("This event is cancelled."), "info")
+        return redirect(url_for("organizer.event", event_id=event.id))
     branches = [event.branch]
     form = EventForm(obj=None)
     _prepare(form, branches)

@@ -145,6 +145,8 @@ def test_create_edit_publish_and_cancel_an_event_through_the_forms(client, auth,
     assert event.status == "cancelled"
     response = client.post(f"/organizer/events/{event.id}/cancel", follow_redirects=True)
     assert "このイベントはすでに中止です。" in response.get_data(as_text=True)
+    edit = client.get(f"/organizer/events/{event.id}/edit")  # nothing left to edit
+    assert edit.status_code == 302 and edit.headers["Location"].endswith(f"/events/{event.id}")
     assert "中止" in client.get(f"/events/{event.id}").get_data(as_text=True)
 
 
