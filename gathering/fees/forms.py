@@ -41,6 +41,9 @@ class LedgerEntryForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=300)])
     #: one per page load, so a double submit records one row
     nonce = HiddenField()
+    #: cash more than owed: the balance the organizer agreed to record, the rest being
+    #: change given back (sent only by the page's offer after an ``exceeds_balance``)
+    keep = HiddenField()
 
 
 class CashCountForm(FlaskForm):

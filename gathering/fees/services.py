@@ -7,8 +7,8 @@ subclasses with stable codes:
 ``invalid_amount``, ``insufficient_cash``, ``invalid_method``, ``invalid_date``,
 ``reference_required``, ``reason_required``, ``too_long``, ``cancelled``,
 ``event_cancelled``, ``refund_exceeds_paid``, ``waiver_exceeds_balance``, ``nothing_owed``,
-``nothing_paid``, ``nonce_reused``, ``unknown_volunteer``, ``addressee_required``,
-``forbidden``.
+``exceeds_balance``, ``nothing_paid``, ``nothing_due``, ``nonce_reused``,
+``unknown_volunteer``, ``addressee_required``, ``forbidden``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy.orm import object_session, selectinload
 from gathering.accounts.models import Branch, User
 from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gathering.events.models import Event, FeeBasis
+from gathering.extensions import lock_for_write
 from gathering.fees.models import CashCount, Payment, PaymentMethod, Receipt
 from gathering.formatting import format_day
 from gathering.i18n import current_lang
@@ -315,6 +316,62 @@ def record_payment(session, registration: Registration, amount: int, method: str
                       provider=provider, recorded_by_id=user.id if user else None,
                       recorded_at=now or utcnow())
     return _append(session, payment, registration)
+
+
+def receive_cash(session, registration: Registration, handed_over: int, *,
+                 keep: int | None = None, user=None, nonce: str | None = None,
+                 now=None) -> Payment:
+    """Record cash an organizer says was received (the money page): never more than is owed.
+
+    The till and the ledger must agree, and the money a party hands over beyond its fee is
+    not the group's: it is change, or money to pay back. So, as at the door
+    (``checkin.services.take_cash``):
+
+    - ``handed_over`` up to the balance is recorded as it is (all or part of what is owed);
+    - more than the balance is refused with ``exceeds_balance`` (409, ``balance``,
+      ``handed_over`` and ``change`` in its details) and nothing is written; the page then
+      offers to record the balance with the rest given back as change;
+    - that offer comes back as ``keep``: the balance the organizer was shown. If it still is
+      the balance, the balance is recorded with ``handed_over`` as the money handed over (the
+      ledger shows the change); if the balance moved meanwhile (cash taken at the door), the
+      refusal is repeated with the new balance;
+    - when nothing is owed (nobody checked in yet where only people who came pay, or
+      already paid), it is refused with ``nothing_owed`` (409).
+
+    A deliberate overpayment is not recorded as cash here; money that really arrived above
+    what is owed (a bank transfer) is recorded with ``record_payment`` and shows as money to
+    pay back. The same nonce returns the first row. Raises ValidationFailed
+    (invalid_amount), Conflict (exceeds_balance, nothing_owed, cancelled, event_cancelled,
+    nonce_reused) or Forbidden.
+    """
+    nonce = _check_nonce(nonce)
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing
+    _authorize(registration, user, manage=False)
+    _check_amount(handed_over)
+    _refuse_cancelled(registration)
+    if lock_for_write(session):  # the door may take cash for this party at the same time
+        session.execute(sa.select(Registration.id).where(Registration.id == registration.id)
+                        .with_for_update())
+    owed = balance(session, registration)
+    if handed_over <= owed:
+        return record_payment(session, registration, handed_over, PaymentMethod.cash.value,
+                              user=user, nonce=nonce, now=now)
+    if owed <= 0:
+        raise Conflict(_l("This party owes nothing now, so no cash is recorded. Give the "
+                          "money back."),
+                       fields={"amount": [_l("This party owes nothing now.")]},
+                       code="nothing_owed", balance=owed, handed_over=handed_over)
+    if keep != owed:
+        message = _l("%(given)s yen is more than the %(due)s yen this party owes. Record "
+                     "%(due)s yen and give %(change)s yen back as change, or correct the "
+                     "amount.", given=f"{handed_over:,}", due=f"{owed:,}",
+                     change=f"{handed_over - owed:,}")
+        raise Conflict(message, fields={"amount": [message]}, code="exceeds_balance",
+                       balance=owed, handed_over=handed_over, change=handed_over - owed)
+    return record_payment(session, registration, owed, PaymentMethod.cash.value, user=user,
+                          nonce=nonce, cash_tendered=handed_over, now=now)
 
 
 def change_due(payment: Payment) -> int | None:
@@ -764,21 +821,59 @@ def default_proviso(event: Event) -> str:
     return _("%(date)s %(title)s participation fee", date=day, title=event.title)
 
 
+class ReceiptFigures(NamedTuple):
+    """The money behind a party's receipt."""
+
+    received: int  # money received, refunds subtracted (``received()``)
+    amount: int  # what the receipt states (``receipt_amount()``)
+    to_pay_back: int  # paid beyond what is due: owed back to the party, not a fee
+
+
+def receipt_figures(session, registration: Registration) -> ReceiptFigures:
+    """``received``, the receipt's amount and what is to be paid back, in one statement."""
+    money = totals(session, registration)
+    to_pay_back = max(0, money.paid - amount_due(registration))
+    return ReceiptFigures(money.received, max(0, money.received - to_pay_back), to_pay_back)
+
+
+def receipt_amount(session, registration: Registration) -> int:
+    """What a 領収書 may state: the money received for the fee and kept.
+
+    That is the money received (cash, transfers, online), refunds subtracted, less whatever
+    the party paid beyond what is due (after waivers), which is owed back to it and is no
+    fee. So it is never more than what is due less what was waived, nor than what was
+    received net of refunds: 1,000円 handed over for a 300円 fee and recorded as paid gives a
+    ¥300- receipt; paid 1,000円 and 700円 refunded gives ¥300-; 300円 paid and the check-in
+    undone (nothing due) gives none until the fee is owed again.
+    """
+    return receipt_figures(session, registration).amount
+
+
 def issue_receipt(session, registration: Registration, *, addressee: str | None = None,
                   proviso: str | None = None, user: User | None = None, reissue: bool = False,
                   now=None) -> Receipt:
-    """Issue the party's 領収書 for the money received.
+    """Issue the party's 領収書 for the fee it paid.
 
-    Asking again returns the receipt already issued, unless the name, the text or the amount
-    changed or ``reissue`` is set: then a new receipt with its own serial is issued, marked
-    再発行 and pointing at the first. Serial numbers run per branch per calendar year. Raises
-    Conflict (nothing_paid), ValidationFailed (addressee_required, too_long) or Forbidden.
+    The amount is ``receipt_amount()``: the money received for the fee and kept, never more
+    than what was due (less waivers) and never more than what was received net of refunds;
+    money paid beyond the fee is to be paid back and is on no receipt. Asking again returns
+    the receipt already issued, unless the name, the text or the amount changed or
+    ``reissue`` is set: then a new receipt with its own serial is issued, marked 再発行 and
+    pointing at the first. Serial numbers run per branch per calendar year. Raises Conflict
+    (nothing_paid: no money received; nothing_due: money received but no fee is owed for
+    it, e.g. after a check-in was undone), ValidationFailed (addressee_required, too_long)
+    or Forbidden.
     """
     _authorize(registration, user, manage=False)
-    amount = received(session, registration)
-    if amount <= 0:
+    figures = receipt_figures(session, registration)
+    if figures.received <= 0:
         raise Conflict(_l("Nothing has been paid yet, so there is no receipt."),
                        code="nothing_paid")
+    amount = figures.amount
+    if amount <= 0:
+        raise Conflict(_l("No fee is owed for the money paid, so there is no receipt. "
+                          "%(amount)s yen is to be paid back to this party.",
+                          amount=f"{figures.to_pay_back:,}"), code="nothing_due")
     event = registration.event
     name = normalize_name(addressee) if addressee is not None else ""
     if addressee is not None and not name:

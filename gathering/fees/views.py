@@ -29,8 +29,9 @@ from gathering.errors import GatheringError, ValidationFailed
 from gathering.events import services as events
 from gathering.extensions import db, limiter
 from gathering.fees import services
-from gathering.fees.forms import CashCountForm, LedgerEntryForm, ReceiptForm
+from gathering.fees.forms import ENTRY_KINDS, CashCountForm, LedgerEntryForm, ReceiptForm
 from gathering.fees.models import PaymentMethod, Receipt
+from gathering.formatting import format_yen
 from gathering.i18n import current_lang
 from gathering.rsvp.models import Registration, RegistrationStatus
 from gathering.rsvp.services import get_registration_by_manage_token
@@ -99,14 +100,26 @@ def _count_form(event, form=None) -> CashCountForm:
     return form
 
 
-def _render_money(event, entry_form=None, count_form=None, status=200):
+def _render_money(event, entry_form=None, count_form=None, status=200, offer=None,
+                  prefill=None):
+    """The money page. ``offer``: cash refused as more than owed, to record the balance with
+    change instead; ``prefill``: (registration id, kind) to start the entry form with."""
     summary, lines = services.event_money(db.session, event)
+    entry_form = _entry_form(event, lines, entry_form)
+    if prefill is not None:
+        reg_id, kind = prefill
+        party = next((p for p in lines if p.registration.id == reg_id), None)
+        if party is not None:
+            entry_form.registration_id.data = reg_id
+            entry_form.kind.data = kind
+            if kind == "refund" and party.balance < 0:
+                entry_form.amount.data = str(-party.balance)
     return render_template(
         "fees/money_event.html", event=event, summary=summary, lines=lines,
         payments=services.list_event_payments(db.session, event),
         cash=services.cash_position(db.session, event),
         counts=services.list_cash_counts(db.session, event),
-        entry_form=_entry_form(event, lines, entry_form),
+        entry_form=entry_form, offer=offer,
         count_form=_count_form(event, count_form), methods=PaymentMethod,
         change_due=services.change_due, statuses=RegistrationStatus), status
 
@@ -115,7 +128,21 @@ def _render_money(event, entry_form=None, count_form=None, status=200):
 @login_required
 def event_money(event_id: int):
     event = events.get_event_for_user(db.session, event_id, current_user)
-    return _render_money(event)
+    # ?registration=<id>&kind=refund: the door's "record the refund" link starts the form
+    prefill = None
+    reg_id = request.args.get("registration", type=int)
+    if reg_id and request.args.get("kind") in {c.value for c in ENTRY_KINDS}:
+        prefill = (reg_id, request.args["kind"])
+    return _render_money(event, prefill=prefill)
+
+
+def _change_offer(reg, form, exc: GatheringError) -> dict | None:
+    """Cash refused as more than owed: what the page offers to record instead."""
+    if exc.code != "exceeds_balance":
+        return None
+    return {"registration_id": reg.id, "name": reg.full_name, "nonce": form.nonce.data,
+            "handed_over": exc.details["handed_over"], "balance": exc.details["balance"],
+            "change": exc.details["change"]}
 
 
 @bp.post("/organizer/events/<int:event_id>/money/entries")
@@ -132,6 +159,7 @@ def add_entry(event_id: int):
     if reg is None or reg.event_id != event.id:
         abort(404)
     kind = form.kind.data
+    payment = None
     try:
         amount = services.parse_yen(form.amount.data)
         if kind == "refund":
@@ -141,6 +169,13 @@ def add_entry(event_id: int):
         elif kind == "waived":
             services.waive(db.session, reg, amount, reason=form.reason.data, user=current_user,
                            nonce=form.nonce.data)
+        elif kind == PaymentMethod.cash:
+            # Cash is never recorded above what is owed: the rest is change (see the service).
+            keep = services.parse_yen(form.keep.data, field_name="keep",
+                                         allow_zero=True) if form.keep.data \
+                else None
+            payment = services.receive_cash(db.session, reg, amount, keep=keep,
+                                            user=current_user, nonce=form.nonce.data)
         else:
             services.record_payment(db.session, reg, amount, kind, user=current_user,
                                     nonce=form.nonce.data, reference=form.reference.data,
@@ -148,10 +183,24 @@ def add_entry(event_id: int):
     except GatheringError as exc:
         db.session.rollback()
         event = events.get_event_for_user(db.session, event_id, current_user)
+        reg = db.session.get(Registration, form.registration_id.data)
         _apply_errors(form, exc)
-        return _render_money(event, entry_form=form, status=exc.status)
+        return _render_money(event, entry_form=form, status=exc.status,
+                             offer=_change_offer(reg, form, exc))
     db.session.commit()
-    flash(_("Recorded for %(name)s.", name=reg.full_name), "success")
+    change = services.change_due(payment) if payment is not None else None
+    if change:
+        flash(_("Recorded %(amount)s for %(name)s. Give back %(change)s in change.",
+                name=reg.full_name, amount=format_yen(payment.amount, current_lang()),
+                change=format_yen(change, current_lang())), "success")
+    else:
+        flash(_("Recorded for %(name)s.", name=reg.full_name), "success")
+    # a transfer that arrived above what is owed is real money: say it is owed back
+    over = -services.balance(db.session, reg)
+    if over > 0 and kind in (PaymentMethod.bank_transfer, PaymentMethod.online):
+        flash(_("%(name)s has now paid %(amount)s more than is owed: pay it back and record "
+                "the refund.", name=reg.full_name, amount=format_yen(over, current_lang())),
+              "warning")
     return redirect(url_for("fees.event_money", event_id=event.id) + "#ledger")
 
 
@@ -264,7 +313,7 @@ def registration_receipt(registration_id: int):
     receipts = services.list_receipts(db.session, reg)
     latest = receipts[-1] if receipts else None
     form = ReceiptForm()
-    amount = services.received(db.session, reg)
+    figures = services.receipt_figures(db.session, reg)
     if request.method == "GET":
         form.addressee.data = latest.addressee if latest else services.default_addressee(reg)
         form.proviso.data = latest.proviso if latest else services.default_proviso(reg.event)
@@ -282,7 +331,7 @@ def registration_receipt(registration_id: int):
             return redirect(url_for("fees.receipt", receipt_id=receipt.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
-                           latest=latest, form=form, amount=amount, resident=False), status
+                           latest=latest, form=form, figures=figures, resident=False), status
 
 
 def _receipt_page(receipt: Receipt, pdf_url: str, back_url: str):
@@ -332,7 +381,7 @@ def resident_receipt(manage_token: str):
     reg = get_registration_by_manage_token(db.session, manage_token)
     receipts = services.list_receipts(db.session, reg)
     latest = receipts[-1] if receipts else None
-    amount = services.received(db.session, reg)
+    figures = services.receipt_figures(db.session, reg)
     form = ReceiptForm()
     if request.method == "GET":
         form.addressee.data = latest.addressee if latest else services.default_addressee(reg)
@@ -350,7 +399,7 @@ def resident_receipt(manage_token: str):
             return redirect(url_for("fees.resident_receipt_view", manage_token=manage_token))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
-                           latest=latest, form=form, amount=amount, resident=True,
+                           latest=latest, form=form, figures=figures, resident=True,
                            manage_token=manage_token, back_url=_manage_url(manage_token)), status
 
 

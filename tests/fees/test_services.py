@@ -462,3 +462,151 @@ def test_receipt_url_only_once_something_was_paid(app, cafeteria, make_registrat
     fees.record_payment(db.session, reg, 300, "cash")
     with app.test_request_context():
         assert fees.receipt_url(reg).endswith(f"/organizer/registrations/{reg.id}/receipt")
+
+
+# ---------------------------------------------------------------------------------------
+# Cash recorded on the money page: never more than is owed (the rest is change)
+
+
+def test_cash_up_to_the_balance_is_recorded_as_it_is(cafeteria, make_registration, organizer,
+                                                     admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult", "adult"))
+    admit(reg, now)
+    part = fees.receive_cash(db.session, reg, 300, user=organizer, nonce="c1", now=now)
+    assert (part.amount, part.cash_tendered) == (300, None)
+    rest = fees.receive_cash(db.session, reg, 300, user=organizer, nonce="c2", now=now)
+    assert rest.amount == 300 and fees.balance(db.session, reg) == 0
+    # the same nonce again: the first row, nothing added
+    assert fees.receive_cash(db.session, reg, 300, user=organizer, nonce="c2").id == rest.id
+    assert _rows() == 2
+
+
+def test_cash_more_than_owed_is_refused_with_the_balance(cafeteria, make_registration,
+                                                         organizer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("child", "adult"))
+    admit(reg, now)
+    with pytest.raises(Conflict) as exc:
+        fees.receive_cash(db.session, reg, 1000, user=organizer, nonce="c1", now=now)
+    assert exc.value.code == "exceeds_balance" and exc.value.status == 409
+    assert exc.value.details == {"balance": 300, "handed_over": 1000, "change": 700}
+    assert "300" in str(exc.value.message) and "700" in str(exc.value.message)
+    assert "amount" in exc.value.fields
+    assert _rows() == 0
+
+
+def test_cash_more_than_owed_with_change_records_the_balance(cafeteria, make_registration,
+                                                             organizer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("child", "adult"))
+    admit(reg, now)
+    payment = fees.receive_cash(db.session, reg, 1000, keep=300, user=organizer, nonce="c1",
+                                now=now)
+    assert (payment.amount, payment.cash_tendered, payment.method) == (300, 1000, "cash")
+    assert fees.change_due(payment) == 700
+    assert fees.balance(db.session, reg) == 0
+    assert fees.event_money(db.session, cafeteria)[0].overpaid == 0
+
+
+def test_change_offer_for_a_balance_that_moved_is_refused_again(cafeteria, make_registration,
+                                                                organizer, volunteer, admit,
+                                                                now):
+    reg, _ = make_registration(cafeteria, people=("adult", "adult"))
+    admit(reg, now)
+    # the page offered "record 600, give 400 change"; meanwhile the door took 300
+    fees.record_payment(db.session, reg, 300, "cash", user=volunteer, nonce="door")
+    with pytest.raises(Conflict) as exc:
+        fees.receive_cash(db.session, reg, 1000, keep=600, user=organizer, nonce="c1")
+    assert exc.value.code == "exceeds_balance" and exc.value.details["balance"] == 300
+    assert _rows() == 1
+
+
+@pytest.mark.parametrize("paid_before", [0, 300])
+def test_cash_when_nothing_is_owed_is_refused(cafeteria, make_registration, organizer, admit,
+                                              now, paid_before):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    if paid_before:
+        admit(reg, now)
+        fees.record_payment(db.session, reg, paid_before, "cash", user=organizer)
+    # nobody checked in where only people who came pay, or already paid: nothing to take
+    for keep in (None, 0):
+        with pytest.raises(Conflict) as exc:
+            fees.receive_cash(db.session, reg, 300, keep=keep, user=organizer)
+        assert exc.value.code == "nothing_owed"
+    assert _rows() == (1 if paid_before else 0)
+
+
+def test_receive_cash_keeps_the_other_refusals(cafeteria, make_registration, organizer,
+                                               stranger, admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    with pytest.raises(ValidationFailed) as exc:
+        fees.receive_cash(db.session, reg, 0, user=organizer)
+    assert exc.value.code == "invalid_amount"
+    with pytest.raises(Forbidden):
+        fees.receive_cash(db.session, reg, 300, user=stranger)
+    reg.status = "cancelled"
+    with pytest.raises(Conflict) as exc:
+        fees.receive_cash(db.session, reg, 300, user=organizer)
+    assert exc.value.code == "cancelled"
+    assert _rows() == 0
+
+
+# ---------------------------------------------------------------------------------------
+# The receipt states the fee paid and kept, never more
+
+
+def test_receipt_of_an_overpaid_party_is_for_the_fee(cafeteria, make_registration, organizer,
+                                                     admit, now):
+    reg, _ = make_registration(cafeteria, people=("child", "adult"))
+    admit(reg, now)
+    # 1,000円 recorded as paid for a 300円 fee (a transfer, or the API)
+    fees.record_payment(db.session, reg, 1000, "cash", user=organizer)
+    assert fees.receipt_figures(db.session, reg) == (1000, 300, 700)
+    receipt = fees.issue_receipt(db.session, reg, user=organizer, now=now)
+    assert receipt.amount == 300
+    # the 700円 paid back: the same receipt still holds
+    fees.record_refund(db.session, reg, 700, reason="過払い", user=organizer)
+    assert fees.receipt_amount(db.session, reg) == 300
+    assert fees.issue_receipt(db.session, reg, user=organizer, now=now).id == receipt.id
+
+
+def test_receipt_after_a_partial_refund_and_with_a_waiver(cafeteria, make_registration,
+                                                          organizer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult", "adult", "adult"))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 900, "cash", user=organizer)
+    fees.record_refund(db.session, reg, 200, reason="一人分の半額", user=organizer)
+    assert fees.receipt_amount(db.session, reg) == 700
+    other, _ = make_registration(cafeteria, people=("adult", "adult"))
+    admit(other, now)
+    fees.waive(db.session, other, 300, reason="減免", user=organizer)
+    fees.record_payment(db.session, other, 600, "bank_transfer", user=organizer,
+                        received_on=date(2026, 11, 20), now=now)
+    # 600 due, 300 waived: the fee paid is 300, the other 300 is to be paid back
+    assert fees.receipt_figures(db.session, other) == (600, 300, 300)
+    assert fees.issue_receipt(db.session, other, now=now).amount == 300
+
+
+def test_a_receipt_issued_for_too_much_is_reissued_for_the_fee(cafeteria, make_registration,
+                                                               organizer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 300, "cash", user=organizer)
+    first = fees.issue_receipt(db.session, reg, user=organizer, now=now)
+    fees.record_payment(db.session, reg, 700, "cash", user=organizer)  # recorded by mistake
+    again = fees.issue_receipt(db.session, reg, user=organizer, now=now)
+    assert again.id == first.id and again.amount == 300
+
+
+def test_no_receipt_when_the_money_paid_is_owed_back(cafeteria, make_registration, organizer,
+                                                     admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 300, "cash", user=organizer)
+    reg.active_attendees[0].checked_in_at = None  # the check-in was undone at the door
+    db.session.flush()
+    assert fees.balance(db.session, reg) == -300
+    assert fees.receipt_figures(db.session, reg) == (300, 0, 300)
+    with pytest.raises(Conflict) as exc:
+        fees.issue_receipt(db.session, reg, user=organizer, now=now)
+    assert exc.value.code == "nothing_due" and "300" in str(exc.value.message)
+    assert db.session.scalar(sa.select(sa.func.count(Receipt.id))) == 0

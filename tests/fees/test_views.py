@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pypdf
 import pytest
@@ -372,3 +373,133 @@ def test_pages_read_in_english_too(client, auth, cafeteria, paid_party, organize
     html = client.get(f"/organizer/receipts/{receipt.id}", headers=headers).get_data(
         as_text=True)
     assert "To Hanako Yamada" in html and "¥300-" in html and "participation fee" in html
+
+
+# ---------------------------------------------------------------------------------------
+# Cash more than owed on the money page, receipts of overpaid parties, refunds due at the door
+
+
+def test_cash_more_than_owed_is_not_recorded_silently(client, auth, cafeteria,
+                                                      make_registration, admit, now, organizer):
+    reg, _ = make_registration(cafeteria, people=("child", "adult"))
+    admit(reg, now)
+    auth.login(organizer)
+    response = _entry(client, cafeteria, registration_id=reg.id, kind="cash", amount="１，０００",
+                      nonce="form-1")
+    assert response.status_code == 409
+    assert _count(Payment) == 0
+    html = response.get_data(as_text=True)
+    assert "300円" in html and "700円" in html and "お釣り" in html
+    assert 'name="keep" value="300"' in html and 'name="amount" value="1000"' in html
+    # the offer: record the balance, give the rest back as change
+    response = _entry(client, cafeteria, registration_id=reg.id, kind="cash", amount="1000",
+                      keep="300", nonce="form-1")
+    assert response.status_code == 302
+    payment = db.session.scalar(sa.select(Payment))
+    assert (payment.amount, payment.cash_tendered) == (300, 1000)
+    page = client.get(response.location).get_data(as_text=True)
+    assert "お釣り700円" in page.replace(" ", "") or "700円" in page
+    assert "返金が必要" not in page
+    # the same offer posted twice records one payment
+    assert _entry(client, cafeteria, registration_id=reg.id, kind="cash", amount="1000",
+                  keep="300", nonce="form-1").status_code == 302
+    assert _count(Payment) == 1
+
+
+def test_cash_up_to_the_balance_goes_straight_in(client, auth, cafeteria, make_registration,
+                                                 admit, now, organizer):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    auth.login(organizer)
+    response = _entry(client, cafeteria, registration_id=reg.id, kind="cash", amount="300円")
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Payment.amount)) == 300
+
+
+def test_cash_when_nothing_is_owed_is_refused_in_the_form(client, auth, cafeteria,
+                                                          make_registration, organizer):
+    reg, _ = make_registration(cafeteria, people=("adult",))  # not checked in: owes nothing
+    auth.login(organizer)
+    response = _entry(client, cafeteria, registration_id=reg.id, kind="cash", amount="300",
+                      keep="0")
+    assert response.status_code == 409
+    assert 'name="keep"' not in response.get_data(as_text=True)
+    assert _count(Payment) == 0
+
+
+def test_transfer_above_what_is_owed_warns_of_the_refund(client, auth, cafeteria,
+                                                         make_registration, admit, now,
+                                                         organizer):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    auth.login(organizer)
+    response = client.post(f"/organizer/events/{cafeteria.id}/money/entries", data={
+        "registration_id": reg.id, "kind": "bank_transfer", "amount": "1000",
+        "received_on": "2026-11-20", "nonce": "form-1"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "700円" in html and "返金" in html
+    assert db.session.scalar(sa.select(Payment.amount)) == 1000  # the money did arrive
+    # the balance links to a refund form started for this party
+    link = f"/organizer/events/{cafeteria.id}/money?registration={reg.id}&amp;kind=refund"
+    assert link in html
+    page = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="refund"', page)
+    assert re.search(r'name="amount"[^>]*value="700"', page)
+    assert re.search(rf'<option selected value="{reg.id}"', page)
+
+
+def test_receipt_page_of_an_overpaid_party_is_for_the_fee(client, auth, cafeteria,
+                                                          make_registration, admit, now,
+                                                          organizer):
+    reg, token = make_registration(cafeteria, people=("child", "adult"))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 1000, "cash", user=organizer)
+    db.session.commit()
+    auth.login(organizer)
+    page = client.get(f"/organizer/registrations/{reg.id}/receipt").get_data(as_text=True)
+    assert "1,000円" in page and "700円" in page and "300円" in page
+    response = client.post(f"/organizer/registrations/{reg.id}/receipt",
+                           data={"addressee": "山田花子", "proviso": ""})
+    assert response.status_code == 302
+    html = client.get(response.location).get_data(as_text=True)
+    assert "¥300-" in html and "¥1,000-" not in html
+    assert db.session.scalar(sa.select(Receipt.amount)) == 300
+    view = client.get(f"/r/{token}/receipt/view").get_data(as_text=True)
+    assert "¥300-" in view
+
+
+def test_no_receipt_when_the_money_is_owed_back(client, auth, cafeteria, paid_party,
+                                                organizer):
+    reg, token = paid_party
+    for a in reg.active_attendees:
+        a.checked_in_at = None  # the check-in was undone
+    db.session.commit()
+    auth.login(organizer)
+    page = client.get(f"/organizer/registrations/{reg.id}/receipt").get_data(as_text=True)
+    assert "返金が必要" in page and "領収書は出せません" in page
+    response = client.post(f"/organizer/registrations/{reg.id}/receipt",
+                           data={"addressee": "山田花子", "proviso": ""})
+    assert response.status_code == 409 or response.status_code == 422
+    assert client.post(f"/r/{token}/receipt", data={"addressee": "山田花子"}).status_code in (
+        409, 422)
+    assert _count(Receipt) == 0
+
+
+@pytest.mark.parametrize("who", ["volunteer", "organizer"])
+def test_door_page_shows_a_refund_due_after_an_undo(client, auth, cafeteria, paid_party,
+                                                    organizer, volunteer, who):
+    reg, _ = paid_party
+    auth.login(volunteer if who == "volunteer" else organizer)
+    before = client.get(f"/c/{reg.ticket_token}").get_data(as_text=True)
+    assert "data-refund-due" not in before
+    reg.active_attendees[1].checked_in_at = None  # the paying adult's check-in undone
+    db.session.commit()
+    page = client.get(f"/c/{reg.ticket_token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-refund-due="300"' in html and "返金が必要です" in html and "300円" in html
+    link = f"/organizer/events/{cafeteria.id}/money?registration={reg.id}&amp;kind=refund"
+    if who == "organizer":
+        assert link in html
+    else:
+        assert link not in html and "主催者" in html
