@@ -279,6 +279,12 @@
     lastToken = token; lastAt = now;
     mark("scan:decoded", { decode_ms: decodeMs || 0 });
     if (!token) { showResult("bad", T.not_a_ticket); beep(false); return; }
+    admit(token);
+  }
+
+  /* One admission path for a scanned ticket and a party chosen from the search: through the
+     API when online, into the queue when not (or when the network drops on the way). */
+  function admit(token) {
     var nonce = randomId();
     var c = cache();
     var cached = c.parties[token];
@@ -321,6 +327,162 @@
   function refreshCountsSoon() {
     clearTimeout(countsTimer);
     countsTimer = setTimeout(refreshList, 1500);
+  }
+
+  /* --- the search for a party without its ticket ------------------------------------ */
+
+  /* The door search runs on the phone, on the saved list, so that it works where the
+     signal does not. Without this script the form goes to the server's door search. */
+  var searchForm = document.getElementById("manual-form");
+  var searchInput = document.getElementById("manual-q");
+  var summaryEl = document.getElementById("manual-summary");
+  var matchesEl = document.getElementById("manual-results");
+  var SEARCH_LIMIT = 30; // as many as the server's search lists
+  var PROBE_MS = 8000; // a door with poor signal: give up on the server and say so
+
+  /* search_key of gathering/japanese.py: NFKC (ｶﾀｶﾅ and full-width Latin folded), wave
+     dashes dropped, katakana as hiragana, lower case, no spaces; so やまだ finds ヤマダ. */
+  function searchKey(text) {
+    var s = String(text || "");
+    try { s = s.normalize("NFKC"); } catch (e) { /* no normalize(): compared as typed */ }
+    s = s.replace(/[~\u301C\uFF5E\u3030]/g, "").replace(/[\u30A1-\u30F6\u30FD\u30FE]/g,
+      function (ch) { return String.fromCharCode(ch.charCodeAt(0) - 0x60); });
+    return s.toLowerCase().replace(/\s+/g, "");
+  }
+
+  /* The last digits of a phone as the server reads them (normalize_phone). The saved list
+     holds no phone numbers (no contact details leave the server), so only the server can
+     answer these. */
+  function isPhoneQuery(text) {
+    var s = String(text || "");
+    try { s = s.normalize("NFKC"); } catch (e) { /* as typed */ }
+    s = s.replace(/[\s()\uFF08\uFF09\-\u2010-\u2015\u2212\u30FC\uFF70\uFF0D]/g, "");
+    return /^(\+81)?\d{4,}$/.test(s);
+  }
+
+  /* Parties of the saved list matching a name, フリガナ or a person's name, like
+     services.search: cancelled ones last (the list says so), then あいうえお order. */
+  function searchCache(query) {
+    var key = searchKey(query).slice(0, 60);
+    if (!key) return [];
+    var c = cache();
+    var found = [];
+    Object.keys(c.parties || {}).forEach(function (token) {
+      var party = c.parties[token];
+      var names = [party.name, party.kana].concat((party.people || []).map(function (p) {
+        return p.name;
+      }));
+      if (names.some(function (n) { return n && searchKey(n).indexOf(key) >= 0; })) {
+        var kana = searchKey(party.kana);
+        found.push({ token: token, party: party,
+                     order: [party.status === "cancelled" ? 1 : 0, kana ? 0 : 1,
+                             kana || searchKey(party.name), party.registration_id || 0] });
+      }
+    });
+    found.sort(function (a, b) {
+      for (var i = 0; i < a.order.length; i++) {
+        if (a.order[i] < b.order[i]) return -1;
+        if (a.order[i] > b.order[i]) return 1;
+      }
+      return 0;
+    });
+    return found.slice(0, SEARCH_LIMIT);
+  }
+
+  function say(text) {
+    // emptied first so that the same words after a second search are read out again
+    summaryEl.textContent = "";
+    setTimeout(function () { summaryEl.textContent = text; }, 50);
+  }
+
+  function clearMatches() {
+    matchesEl.innerHTML = "";
+    matchesEl.hidden = true;
+    summaryEl.textContent = "";
+  }
+
+  function showMatches(found) {
+    matchesEl.innerHTML = "";
+    found.forEach(function (m) {
+      var party = m.party;
+      var people = party.people || [];
+      var nIn = people.filter(function (p) { return p.checked_in; }).length;
+      var li = el("li", "result" + (party.status !== "confirmed" ? " is-" + party.status : ""));
+      var button = el("button", "manual-result");
+      button.type = "button";
+      button.appendChild(el("strong", "", party.name));
+      if (party.kana) button.appendChild(el("span", "kana", party.kana));
+      var meta = el("span", "hint", fmt(T.people, { n: people.length }));
+      if (T["status_" + party.status]) {
+        meta.appendChild(document.createTextNode(" · "));
+        meta.appendChild(el("span", "badge", T["status_" + party.status]));
+      }
+      if (nIn) {
+        meta.appendChild(document.createTextNode(" · "));
+        var state = meta.appendChild(el("span", "state-in"));
+        state.appendChild(el("span", "", "✔")).setAttribute("aria-hidden", "true");
+        state.appendChild(document.createTextNode(" " + fmt(T.n_in, { n: nIn, total: people.length })));
+      }
+      button.appendChild(meta);
+      button.addEventListener("click", function () { choose(m.token); });
+      li.appendChild(button);
+      matchesEl.appendChild(li);
+    });
+    matchesEl.hidden = !found.length;
+  }
+
+  /* The card a scan of this party's ticket would show, before anyone is admitted: two
+     families of the same name are told apart on it, then one tap admits like a scan. */
+  function choose(token) {
+    var c = cache();
+    var party = c.parties[token];
+    if (!party) return;
+    party.labels = c.labels;
+    var people = party.people || [];
+    var nIn = people.filter(function (p) { return p.checked_in; }).length;
+    var link = online() ? token : null; // the ticket screen needs the network
+    var button = null;
+    if (party.revoked) showResult("bad", T.refused_revoked, party);
+    else if (party.status === "cancelled") showResult("bad", T.refused_cancelled, party, null, link);
+    else if (party.status === "waitlisted") showResult("bad", T.refused_waitlisted, party, null, link);
+    else if (nIn >= people.length) showResult("warn", T.already, party, null, link);
+    else {
+      showResult("found", nIn ? fmt(T.n_in, { n: nIn, total: people.length }) : T.not_in,
+                 party, null, link);
+      var card = resultEl.firstChild;
+      button = el("button", "primary big", T.admit_party);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        clearMatches(); // what it said about the party is out of date once it is admitted
+        admit(token);
+        resultEl.focus(); // the button is gone with the card: stay where the answer is
+      });
+      card.insertBefore(button, card.querySelector("a"));
+    }
+    resultEl.scrollIntoView({ block: "start" });
+    (button || resultEl).focus({ preventScroll: true });
+  }
+
+  if (searchForm) {
+    searchForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var query = searchInput.value;
+      if (!searchKey(query)) { clearMatches(); searchInput.focus(); return; }
+      var found = searchCache(query);
+      showMatches(found);
+      if (found.length) { say(fmt(T.search_found, { n: found.length })); return; }
+      var none = isPhoneQuery(query) ? T.search_no_phone : T.search_none;
+      if (!online()) { say(none); return; }
+      // Not in the saved list: the server knows the phone numbers and anyone who signed up
+      // since. It is asked first, because a navigation the weak signal cannot carry leaves
+      // the browser's error page where the scanner was.
+      var url = searchForm.action + "?" + new URLSearchParams(new FormData(searchForm));
+      var ctl = window.AbortController ? new AbortController() : null;
+      var timer = setTimeout(function () { if (ctl) ctl.abort(); }, PROBE_MS);
+      fetch(url, { credentials: "same-origin", signal: ctl ? ctl.signal : undefined })
+        .then(function () { clearTimeout(timer); location.assign(url); })
+        .catch(function () { clearTimeout(timer); say(none); });
+    });
   }
 
   /* --- the camera -------------------------------------------------------------------- */
@@ -386,5 +548,6 @@
   refreshList().then(flush);
   startCamera();
 
-  window.tsudoiScanner = { handle: handle, flush: flush, queue: queue, cache: cache };
+  window.tsudoiScanner = { handle: handle, flush: flush, queue: queue, cache: cache,
+                           search: searchCache };
 })();

@@ -216,4 +216,15 @@ def test_door_screens_in_their_busy_states_are_accessible(live_server, quality, 
     check.page.wait_for_load_state("load")
     assert check.page.locator(".error").count() >= 1
     problems["walk-in with errors"] = check.axe_violations()
+    # the scanner's own search of the saved list, and the party chosen from it
+    check.open(f"{base}/door/events/{event_id}/scanner")
+    check.page.locator('#scanner[data-cached="2"]').wait_for(state="attached", timeout=TIMEOUT)
+    check.page.fill("#manual-q", "やまだ")
+    check.page.press("#manual-q", "Enter")
+    check.page.locator("#manual-results button").first.wait_for(timeout=TIMEOUT)
+    problems["scanner search"] = check.axe_violations() + (
+        [f"{check.horizontal_overflow()} px sideways"] if check.horizontal_overflow() else [])
+    check.page.locator("#manual-results button").first.click()
+    check.page.locator(".result-card.is-warn").wait_for(timeout=TIMEOUT)  # admitted above
+    problems["scanner chosen"] = check.axe_violations()
     assert {k: v for k, v in problems.items() if v} == {}

@@ -102,3 +102,80 @@ def test_scanner_offline_shows_what_the_party_will_owe(live_server, phone, door,
     text = _scan(phone, urls[1])
     assert "参加費" not in text, text  # paid beforehand: nothing to take at the door
     phone.context.set_offline(False)
+
+
+def _checked_in(reg_id: int) -> list:
+    from gathering.rsvp.models import Attendee
+
+    db.session.expire_all()
+    values = list(db.session.scalars(sa.select(Attendee.checked_in_at)
+                                     .where(Attendee.registration_id == reg_id)))
+    db.session.commit()  # never hold the SQLite write lock while the server works
+    return values
+
+
+def _search(page, text: str) -> str:
+    page.fill("#manual-q", text)
+    page.press("#manual-q", "Enter")
+    summary = page.locator("#manual-summary")
+    page.wait_for_function("() => document.getElementById('manual-summary').textContent",
+                           timeout=TIMEOUT)
+    return summary.inner_text()
+
+
+def test_scanner_search_finds_a_party_without_signal_and_admits_it(
+        live_server, phone, door, make_registration):
+    """No ticket and no network: the name is found in the saved list, told apart from a
+    family of the same name, admitted with one tap, and sent when the signal is back."""
+    hanako, _ = make_registration(door.event)
+    taro, _ = make_registration(door.event, given_name="太郎", kana=("ヤマダ", "タロウ"),
+                                phone="08055550000", people=("adult",))
+    make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    hanako_id, taro_id = hanako.id, taro.id
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    _login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=3)
+    phone.context.set_offline(True)
+    # hiragana finds the katakana フリガナ, as the server's search does; the page stays put
+    summary = _search(phone, "やまだ")
+    assert "2件" in summary, summary
+    names = phone.locator("#manual-results button").all_inner_texts()
+    assert len(names) == 2 and all("山田" in n for n in names), names
+    assert names[0].startswith("山田太郎"), names  # あいうえお order of フリガナ: タロウ < ハナコ
+    assert phone.url.endswith("/scanner")
+
+    phone.locator("#manual-results button", has_text="花子").click()
+    card = phone.locator(".result-card.is-found")
+    assert "まだ受付していません" in card.inner_text() and "山田花子" in card.inner_text()
+    assert not any(_checked_in(hanako_id))  # choosing is not admitting
+    card.locator("button", has_text="受付する").click()
+    phone.locator('#scanner[data-pending="1"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert phone.locator("#manual-results").is_hidden()
+
+    # a phone's last digits cannot be searched offline: the list holds no phone numbers
+    summary = _search(phone, "0000")
+    assert "電話番号" in summary, summary
+    assert phone.url.endswith("/scanner")
+
+    phone.context.set_offline(False)
+    phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert all(_checked_in(hanako_id)) and len(_checked_in(hanako_id)) == 2
+    assert not any(_checked_in(taro_id))
+
+
+def test_scanner_search_asks_the_server_for_what_the_list_cannot_answer(
+        live_server, phone, door, make_registration):
+    """Online, the last digits of a phone go to the server's door search."""
+    make_registration(door.event, phone="08055554321")
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    db.session.commit()
+
+    _login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    phone.fill("#manual-q", "4321")
+    with phone.expect_navigation(timeout=TIMEOUT):
+        phone.press("#manual-q", "Enter")
+    assert f"/door/events/{event_id}?q=4321" in phone.url
+    assert "山田花子" in phone.locator(".results").inner_text()
