@@ -64,9 +64,23 @@ def _is_latin_letter(char: str) -> bool:
     return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
+#: Old and variant forms of kanji common in family names (異体字), as their everyday form,
+#: so that a volunteer typing 高橋 finds the 髙橋 a parent registered, and the reverse. Only
+#: search folds them: a name is stored and printed as its owner wrote it.
+NAME_VARIANTS = {
+    "髙": "高", "﨑": "崎", "嵜": "崎", "邊": "辺", "邉": "辺", "澤": "沢", "濱": "浜",
+    "濵": "浜", "齋": "斎", "齊": "斉", "嶋": "島", "嶌": "島", "廣": "広", "國": "国",
+    "櫻": "桜", "德": "徳", "瀨": "瀬", "眞": "真", "惠": "恵", "條": "条", "藏": "蔵",
+    "實": "実", "榮": "栄", "與": "与", "壽": "寿", "曻": "昇", "冨": "富", "舘": "館",
+    "淵": "渕", "淺": "浅", "槇": "槙", "杦": "杉", "栁": "柳", "﨔": "欅",
+}
+_NAME_VARIANTS = str.maketrans(NAME_VARIANTS)
+
+
 def search_key(value: str | None) -> str:
-    """A folded form for matching names: NFKC, hiragana, lower case, no spaces."""
-    return re.sub(r"\s+", "", to_hiragana(value)).lower()
+    """A folded form for matching names: NFKC, hiragana, lower case, no spaces, and the
+    variant kanji of ``NAME_VARIANTS`` as their everyday form."""
+    return re.sub(r"\s+", "", to_hiragana(value)).lower().translate(_NAME_VARIANTS)
 
 
 def normalize_phone(value: str | None) -> str:

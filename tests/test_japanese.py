@@ -91,3 +91,16 @@ def test_postal_codes(typed):
 @pytest.mark.parametrize("typed", ["", "070-003", "070-00311", "abc-defg", "1" * 10_000])
 def test_bad_postal_codes(typed):
     assert not jp.is_valid_postal_code(jp.normalize_postal_code(typed))
+
+
+@pytest.mark.parametrize("registered, typed", [("髙橋", "高橋"), ("山﨑", "山崎"),
+                                               ("渡邊", "渡辺"), ("渡邉", "渡辺"),
+                                               ("齋藤", "斎藤"), ("澤田", "沢田")])
+def test_search_key_finds_a_variant_kanji_either_way(registered, typed):
+    assert jp.search_key(typed) in jp.search_key(registered + "花子")
+    assert jp.search_key(registered) in jp.search_key(typed + " 花子")
+
+
+def test_search_key_keeps_different_names_apart():
+    assert jp.search_key("斎藤") != jp.search_key("斉藤")  # two families, not two spellings
+    assert jp.search_key("高橋") != jp.search_key("高梨")

@@ -24,6 +24,7 @@ from gathering.events.services import get_event, get_event_for_user, list_branch
 from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
+from gathering.japanese import NAME_VARIANTS
 from gathering.rsvp.forms import CancelForm
 from gathering.rsvp.models import Registration, RegistrationStatus
 from gathering.security import new_token
@@ -241,7 +242,8 @@ def scanner(event_id: int):
         return _login_redirect()
     return render_template("checkin/scanner.html", event=event,
                            counts=services.live_counts(db.session, event, utcnow()),
-                           fee_labels={f.code: f.label for f in event.fees})
+                           fee_labels={f.code: f.label for f in event.fees},
+                           name_variants=NAME_VARIANTS)
 
 
 @bp.get("/door/events/<int:event_id>/list")

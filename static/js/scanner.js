@@ -340,14 +340,22 @@
   var SEARCH_LIMIT = 30; // as many as the server's search lists
   var PROBE_MS = 8000; // a door with poor signal: give up on the server and say so
 
+  // variant kanji of family names by their everyday form (髙 → 高): NAME_VARIANTS of
+  // gathering/japanese.py, sent with the page. A page saved by an older service worker may
+  // lack them: then names are compared without.
+  var variantsEl = document.getElementById("scanner-variants");
+  var variants = variantsEl ? JSON.parse(variantsEl.textContent) : {};
+
   /* search_key of gathering/japanese.py: NFKC (ｶﾀｶﾅ and full-width Latin folded), wave
-     dashes dropped, katakana as hiragana, lower case, no spaces; so やまだ finds ヤマダ. */
+     dashes dropped, katakana as hiragana, lower case, no spaces, variant kanji folded; so
+     やまだ finds ヤマダ and 高橋 finds 髙橋. */
   function searchKey(text) {
     var s = String(text || "");
     try { s = s.normalize("NFKC"); } catch (e) { /* no normalize(): compared as typed */ }
     s = s.replace(/[~\u301C\uFF5E\u3030]/g, "").replace(/[\u30A1-\u30F6\u30FD\u30FE]/g,
       function (ch) { return String.fromCharCode(ch.charCodeAt(0) - 0x60); });
-    return s.toLowerCase().replace(/\s+/g, "");
+    s = s.toLowerCase().replace(/\s+/g, "");
+    return Array.from(s).map(function (ch) { return variants[ch] || ch; }).join("");
   }
 
   /* The last digits of a phone as the server reads them (normalize_phone). The saved list

@@ -131,13 +131,17 @@ def test_scanner_search_finds_a_party_without_signal_and_admits_it(
     taro, _ = make_registration(door.event, given_name="太郎", kana=("ヤマダ", "タロウ"),
                                 phone="08055550000", people=("adult",))
     make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
+    make_registration(door.event, family_name="髙橋", kana=("タカハシ", "ハナコ"))
     base, event_id, email = live_server.url, door.event.id, door.volunteer.email
     hanako_id, taro_id = hanako.id, taro.id
     db.session.commit()  # never hold the SQLite write lock while the server works
 
     _login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=3)
+    _open_scanner(phone, base, event_id, cached=4)
     phone.context.set_offline(True)
+    # the everyday 高 typed finds the 髙 a parent wrote
+    _search(phone, "高橋")
+    assert phone.locator("#manual-results button").all_inner_texts()[0].startswith("髙橋")
     # hiragana finds the katakana フリガナ, as the server's search does; the page stays put
     summary = _search(phone, "やまだ")
     assert "2件" in summary, summary

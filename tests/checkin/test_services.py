@@ -542,3 +542,10 @@ def test_no_admission_to_a_cancelled_event(door, make_registration, now):
         services.check_in(db.session, door.event, token, user=door.volunteer, now=now)
     assert exc.value.code in ("event_cancelled", "cancelled")
     assert _rows() == []
+
+
+def test_door_search_finds_a_variant_kanji_of_the_family_name(door, make_registration):
+    reg, _ = make_registration(door.event, family_name="髙橋", kana=("タカハシ", "ハナコ"))
+    make_registration(door.event, family_name="高梨", kana=("タカナシ", "ハナコ"))
+    assert services.search(db.session, door.event, "高橋") == [reg]
+    assert services.search(db.session, door.event, "髙橋 花子") == [reg]
