@@ -654,10 +654,12 @@ def month_bounds(month: str | None, now: datetime | None = None) -> tuple[date, 
                                                                            datetime]:
     """``2026-12`` → (first day, start, end) in Tokyo; the current month when empty.
 
+    Also as people write it by hand: ``2026/12``, ``2026年12月``, ``２０２６－１２``, ``202612``.
     Raises ValidationFailed (invalid_month) for anything else.
     """
     if month:
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})", str(month).strip())
+        text = normalize_text(str(month)).replace(" ", "")
+        m = re.fullmatch(r"(\d{4})(?:[-/.‐－ー−]|年)?(\d{1,2})月?", text)
         if not m or not 2000 <= int(m.group(1)) <= 2099 or not 1 <= int(m.group(2)) <= 12:
             raise ValidationFailed(_l("Choose a month like 2026-12."),
                                    fields={"month": [_l("Choose a month like 2026-12.")]},

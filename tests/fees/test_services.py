@@ -610,3 +610,11 @@ def test_no_receipt_when_the_money_paid_is_owed_back(cafeteria, make_registratio
         fees.issue_receipt(db.session, reg, user=organizer, now=now)
     assert exc.value.code == "nothing_due" and "300" in str(exc.value.message)
     assert db.session.scalar(sa.select(sa.func.count(Receipt.id))) == 0
+
+
+@pytest.mark.parametrize("month", ["2026-12", "2026/12", "2026年12月", "２０２６－１２", "202612",
+                                   " 2026 - 12 "])
+def test_month_is_read_as_people_write_it(month):
+    first, start, end = fees.month_bounds(month)
+    assert (first.year, first.month) == (2026, 12)
+    assert (start.month, end.year, end.month) == (12, 2027, 1)
