@@ -33,6 +33,13 @@ def test_family_signs_up_on_a_phone(phone, live_server, make_event, make_registr
     page.goto(f"{live_server.url}/events/{event_id}?lang={lang}")
     shot(page, f"{lang}-1-form")
     form = page.locator("form.signup-form")
+    # the name boxes side by side line up on a 360 px phone, however the two labels wrap
+    # ("Family name (姓)" over two lines, "Given name (名)" on one)
+    page.set_viewport_size({"width": 360, "height": 640})
+    for left, right in (("#family_name", "#given_name"), ("#family_name_kana", "#given_name_kana")):
+        tops = [form.locator(sel).bounding_box()["y"] for sel in (left, right)]
+        assert abs(tops[0] - tops[1]) < 1, (left, tops)
+    page.set_viewport_size({"width": 390, "height": 844})
     form.locator("#family_name").fill("山田")
     form.locator("#given_name").fill("葵")
     form.locator("#family_name_kana").fill("やまだ")
