@@ -18,8 +18,8 @@ from PIL import Image
 
 from gathering.checkin.models import CheckIn
 from gathering.extensions import db
-from gathering.rsvp.models import Attendee
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, require_chromium
+from tests.browser.helpers import checked_in_times, login
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -100,20 +100,8 @@ def door(make_branch, make_user, make_event):
     return Door
 
 
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form input[type=submit]").last.click()
-    page.wait_for_load_state()
 
 
-def _admitted(reg_id: int) -> list:
-    db.session.expire_all()
-    values = list(db.session.scalars(sa.select(Attendee.checked_in_at)
-                                     .where(Attendee.registration_id == reg_id)))
-    db.session.commit()  # never hold the SQLite write lock while the server works
-    return values
 
 
 def test_scanner_reads_a_ticket_from_the_camera_and_admits_the_party(
@@ -124,14 +112,14 @@ def test_scanner_reads_a_ticket_from_the_camera_and_admits_the_party(
     db.session.commit()
 
     _, page = camera([(ticket_url, 10)])
-    _login(page, live_server.url, email)
+    login(page, live_server.url, email)
     page.goto(f"{live_server.url}/door/events/{event_id}/scanner")
 
     card = page.locator(".result-card.is-ok")
     card.wait_for(timeout=TIMEOUT)
     assert "山田" in card.inner_text()
     assert "⚠" in card.inner_text()  # the allergy alert is on the card
-    assert all(_admitted(reg_id))
+    assert all(checked_in_times(reg_id))
     # feedback within 300 ms of a ticket in view: the camera is read every 100 ms, then
     # the decode, then the "checking" card at once (scanner.js marks each step)
     marks = page.evaluate("""() => performance.getEntriesByType('mark')
@@ -160,7 +148,7 @@ def test_offline_admissions_are_queued_and_synced(live_server, camera, door,
 
     # a blank lead gives the page time to cache the list before we cut the network
     context, page = camera([(None, 75), (urls[0], 10), (None, 3), (urls[1], 10)])
-    _login(page, live_server.url, email)
+    login(page, live_server.url, email)
     page.goto(f"{live_server.url}/door/events/{event_id}/scanner")
     page.locator('#scanner[data-cached="2"]').wait_for(state="attached", timeout=TIMEOUT)
     page.locator('#scanner[data-offline-ready="1"]').wait_for(state="attached",
@@ -170,7 +158,7 @@ def test_offline_admissions_are_queued_and_synced(live_server, camera, door,
     page.locator('#scanner[data-pending="2"]').wait_for(state="attached", timeout=TIMEOUT)
     status = page.locator("#net-status").inner_text()
     assert "2" in status and ("オフライン" in status or "Offline" in status)
-    assert not any(_admitted(ids[0])) and not any(_admitted(ids[1]))
+    assert not any(checked_in_times(ids[0])) and not any(checked_in_times(ids[1]))
 
     # the page reloads without network (the service worker keeps it) and the queue is kept
     page.reload()
@@ -179,7 +167,7 @@ def test_offline_admissions_are_queued_and_synced(live_server, camera, door,
 
     context.set_offline(False)
     page.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
-    assert all(_admitted(ids[0])) and all(_admitted(ids[1]))
+    assert all(checked_in_times(ids[0])) and all(checked_in_times(ids[1]))
     rows = list(db.session.scalars(sa.select(CheckIn)))
     assert len(rows) == 3 and all(r.was_offline for r in rows)
     db.session.commit()
@@ -200,7 +188,7 @@ def test_door_screens_in_their_busy_states_are_accessible(live_server, quality, 
     db.session.commit()
 
     check = quality()
-    _login(check.page, base, email)
+    login(check.page, base, email)
     problems = {}
     for name, path in urls.items():
         check.open(base + path)

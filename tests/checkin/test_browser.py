@@ -12,19 +12,13 @@ import sqlalchemy as sa
 from gathering.extensions import db
 from gathering.fees import services as fees
 from gathering.fees.models import Payment
-from tests.conftest import PASSWORD
+from tests.browser.helpers import checked_in_times, login
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT = 30_000  # generous for a slow CI machine; not an assertion on speed
 
 
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form input[type=submit]").last.click()
-    page.wait_for_load_state()
 
 
 def _open_scanner(page, base: str, event_id: int, cached: int) -> None:
@@ -47,7 +41,7 @@ def test_enter_in_the_other_amount_records_what_was_typed(live_server, phone, do
     ticket = f"{base}/c/{reg.ticket_token}?event={door.event.id}"
     db.session.commit()  # never hold the SQLite write lock while the server works
 
-    _login(phone, base, email)
+    login(phone, base, email)
     phone.goto(ticket)
     with phone.expect_navigation():
         phone.locator("button[name=all]").click()
@@ -70,7 +64,7 @@ def test_scanner_names_fee_categories_by_their_labels(live_server, phone, door,
     cached_url = f"{base}/c/{cached.ticket_token}"
     db.session.commit()  # never hold the SQLite write lock while the server works
 
-    _login(phone, base, email)
+    login(phone, base, email)
     _open_scanner(phone, base, event_id, cached=1)
     # a party that signed up after the list was saved: not in the phone's cache
     fresh, _ = make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
@@ -93,7 +87,7 @@ def test_scanner_offline_shows_what_the_party_will_owe(live_server, phone, door,
     urls = [f"{base}/c/{reg.ticket_token}" for reg in (owes, prepaid)]
     db.session.commit()  # never hold the SQLite write lock while the server works
 
-    _login(phone, base, email)
+    login(phone, base, email)
     _open_scanner(phone, base, event_id, cached=2)
     phone.context.set_offline(True)
     text = _scan(phone, urls[0])
@@ -102,16 +96,6 @@ def test_scanner_offline_shows_what_the_party_will_owe(live_server, phone, door,
     text = _scan(phone, urls[1])
     assert "参加費" not in text, text  # paid beforehand: nothing to take at the door
     phone.context.set_offline(False)
-
-
-def _checked_in(reg_id: int) -> list:
-    from gathering.rsvp.models import Attendee
-
-    db.session.expire_all()
-    values = list(db.session.scalars(sa.select(Attendee.checked_in_at)
-                                     .where(Attendee.registration_id == reg_id)))
-    db.session.commit()  # never hold the SQLite write lock while the server works
-    return values
 
 
 def _search(page, text: str) -> str:
@@ -136,7 +120,7 @@ def test_scanner_search_finds_a_party_without_signal_and_admits_it(
     hanako_id, taro_id = hanako.id, taro.id
     db.session.commit()  # never hold the SQLite write lock while the server works
 
-    _login(phone, base, email)
+    login(phone, base, email)
     _open_scanner(phone, base, event_id, cached=4)
     phone.context.set_offline(True)
     # the everyday 高 typed finds the 髙 a parent wrote
@@ -153,7 +137,7 @@ def test_scanner_search_finds_a_party_without_signal_and_admits_it(
     phone.locator("#manual-results button", has_text="花子").click()
     card = phone.locator(".result-card.is-found")
     assert "まだ受付していません" in card.inner_text() and "山田花子" in card.inner_text()
-    assert not any(_checked_in(hanako_id))  # choosing is not admitting
+    assert not any(checked_in_times(hanako_id))  # choosing is not admitting
     card.locator("button", has_text="受付する").click()
     phone.locator('#scanner[data-pending="1"]').wait_for(state="attached", timeout=TIMEOUT)
     assert phone.locator("#manual-results").is_hidden()
@@ -165,8 +149,8 @@ def test_scanner_search_finds_a_party_without_signal_and_admits_it(
 
     phone.context.set_offline(False)
     phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
-    assert all(_checked_in(hanako_id)) and len(_checked_in(hanako_id)) == 2
-    assert not any(_checked_in(taro_id))
+    assert all(checked_in_times(hanako_id)) and len(checked_in_times(hanako_id)) == 2
+    assert not any(checked_in_times(taro_id))
 
 
 def test_scanner_search_asks_the_server_for_what_the_list_cannot_answer(
@@ -176,7 +160,7 @@ def test_scanner_search_asks_the_server_for_what_the_list_cannot_answer(
     base, event_id, email = live_server.url, door.event.id, door.volunteer.email
     db.session.commit()
 
-    _login(phone, base, email)
+    login(phone, base, email)
     _open_scanner(phone, base, event_id, cached=1)
     phone.fill("#manual-q", "4321")
     with phone.expect_navigation(timeout=TIMEOUT):
