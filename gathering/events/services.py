@@ -756,9 +756,17 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     Occurrences that the new rule no longer gives are removed (or cancelled, if people
     signed up); changed ones get the new time, place, capacity and fees. If any affected
     occurrence has registrations, nothing changes unless ``confirm`` is true: raises
-    SeriesChangeNeedsConfirmation listing them. Returns counts of what happened.
+    SeriesChangeNeedsConfirmation listing them. Returns counts of what happened
+    (``updated``, ``removed``, ``cancelled``, ``created``) and ``cancelled_events``, the
+    occurrences this edit cancelled, whose parties the caller tells after its commit
+    (``gathering.rsvp.views.notify_event_cancelled``). Dates cancelled before are not
+    affected, so an edit sent again cancels (and tells) nobody twice.
     """
     check_can_manage(user, series.branch_id)
+    if lock_for_write(session):
+        # the same edit sent twice at once: the second waits here and then finds the dates
+        # the first cancelled already cancelled (on SQLite BEGIN IMMEDIATE did this)
+        session.refresh(series, with_for_update=True)
     affected = affected_occurrences(session, series, now)
     with_people = [e for e in affected if registrations_count(session, e)]
     if with_people and not confirm:
@@ -776,11 +784,13 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     keep = set(recurrence.occurrences(series.rrule, series.starts_at, now, horizon(now, months)))
     _reanchor_same_day(session, series, affected, keep)
     result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
+    cancelled: list[Event] = []
     for event in affected:
         if event.original_starts_at not in keep:
             if registrations_count(session, event):
                 cancel_event(session, user, event, now=now)
                 event.is_detached = False
+                cancelled.append(event)
                 result["cancelled"] += 1
             else:
                 session.delete(event)
@@ -802,6 +812,7 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
         result["updated"] += 1
     session.flush()
     result["created"] = len(materialise_series(session, series, now=now, months=months))
+    result["cancelled_events"] = cancelled
     return result
 
 

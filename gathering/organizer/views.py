@@ -374,10 +374,34 @@ def series_edit(series_id: int):
         else:
             db.session.commit()
             flash(_("The series was saved: %(updated)d dates changed, %(created)d added, "
-                    "%(removed)d removed, %(cancelled)d cancelled.", **result), "success")
+                    "%(removed)d removed, %(cancelled)d cancelled.",
+                    updated=result["updated"], created=result["created"],
+                    removed=result["removed"], cancelled=result["cancelled"]), "success")
+            _tell_cancelled_dates(result["cancelled_events"])
             return redirect(url_for("organizer.series", series_id=series.id))
     return render_template("organizer/series_form.html", form=form, series=series,
                            needs_confirm=needs_confirm)
+
+
+def _tell_cancelled_dates(cancelled: list[Event]) -> None:
+    """Mail the parties of the dates a series edit cancelled (after its commit), as
+    cancelling one date does, and say how many were told and how many to phone."""
+    mailed = unreachable = 0
+    for event in cancelled:
+        told, not_told = notify_event_cancelled(event)
+        mailed += told
+        unreachable += not_told
+    if mailed:
+        flash(ngettext("%(num)d party signed up for the cancelled dates was told by e-mail.",
+                       "%(num)d parties signed up for the cancelled dates were told by e-mail.",
+                       mailed), "info")
+    if unreachable:
+        flash(ngettext("%(num)d party signed up for the cancelled dates could not be told by "
+                       "e-mail: please phone them (each date's sign-up list has their "
+                       "numbers).",
+                       "%(num)d parties signed up for the cancelled dates could not be told "
+                       "by e-mail: please phone them (each date's sign-up list has their "
+                       "numbers).", unreachable), "warning")
 
 
 def _fill_series_form(form: SeriesForm, series: Series) -> None:

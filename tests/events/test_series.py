@@ -108,7 +108,8 @@ def test_editing_the_series_changes_future_dates_not_hand_edited_ones(make_serie
                   fees=[{"code": "child", "label": "こども", "amount": 100},
                         {"code": "adult", "label": "おとな", "amount": 300}])
     db.session.commit()
-    assert result == {"updated": 10, "removed": 0, "cancelled": 0, "created": 0}
+    assert result == {"updated": 10, "removed": 0, "cancelled": 0, "created": 0,
+                      "cancelled_events": []}
     db.session.expire_all()
     assert moved.title == "特別回" and moved.capacity == 40
     assert cancelled.status == "cancelled"
@@ -182,6 +183,28 @@ def test_dropping_a_week_removes_empty_dates_and_cancels_booked_ones(make_series
     left = occurrences(series)
     assert fourth[0] in left and fourth[0].status == "cancelled"
     assert all(8 <= e.starts_at.astimezone(TOKYO).day <= 14 for e in left if e is not fourth[0])
+
+
+def test_an_edit_names_the_dates_it_cancelled_once(make_series, make_registration, now):
+    """What the caller mails after its commit: the booked dates this edit cancelled, not
+    the empty ones it removed, not a date cancelled before, and nothing when sent again."""
+    series, user = make_series()
+    fourth = [e for e in occurrences(series) if e.starts_at.astimezone(TOKYO).day >= 22]
+    booked, waiting_only, cancelled_before = fourth[0], fourth[1], fourth[2]
+    make_registration(booked)
+    make_registration(waiting_only, status="waitlisted")
+    make_registration(cancelled_before)
+    services.cancel_event(db.session, user, cancelled_before, now=now)
+    db.session.commit()
+    second_only = recurrence.Pattern("monthly_nth", weekdays=[5], nths=[2])
+
+    result = edit(series, user, now, confirm=True, pattern=second_only)
+    db.session.commit()
+    assert result["cancelled_events"] == [booked, waiting_only]
+    assert result["cancelled"] == 2 and result["removed"] == len(fourth) - 3
+    again = edit(series, user, now, confirm=True, pattern=second_only)
+    db.session.commit()
+    assert again["cancelled_events"] == [] and again["cancelled"] == 0
 
 
 def test_another_branchs_organizer_cannot_touch_the_series(make_series, make_user, now):

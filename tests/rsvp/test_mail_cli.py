@@ -272,3 +272,103 @@ def test_a_title_stored_with_a_line_break_still_mails(app, client, make_event, s
     assert r.status_code == 201
     [mail] = smtp.messages
     assert mail["Subject"].endswith("子ども食堂 12月")
+
+
+# ---------------------------------------------------------------------------------------
+# A series edit that cancels booked dates tells their parties, as cancelling one date does
+
+
+def _wednesday_and_saturday_series(make_branch, make_user):
+    """A weekly 水・土 series from tomorrow (the view edits it at the real time)."""
+    from datetime import datetime, time
+
+    from gathering.events import recurrence
+    from gathering.events import services as events
+    from gathering.timeutil import TOKYO
+    from tests.events.conftest import series_data
+
+    branch = make_branch()
+    organizer = make_user("organizer", branches=[branch])
+    first = datetime.combine(utcnow().astimezone(TOKYO).date() + timedelta(days=1),
+                             time(11), TOKYO)
+    cleaned = events.clean_series_data(series_data(
+        starts_at=first, pattern=recurrence.Pattern("weekly", weekdays=[2, 5])))
+    series = events.create_series(db.session, organizer, branch, cleaned, now=utcnow(),
+                                  months=2)
+    db.session.commit()
+    days = {2: [], 5: []}
+    for event in sorted(series.events, key=lambda e: e.starts_at):
+        days[event.starts_at.astimezone(TOKYO).weekday()].append(event)
+    return series, organizer, days[2], days[5]
+
+
+def _saturdays_only_form(series, **overrides) -> dict:
+    from gathering.timeutil import TOKYO
+    from tests.organizer.test_organizer import series_form
+
+    return series_form(series.branch_id, series.starts_at.astimezone(TOKYO).date(),
+                       pattern="weekly", weekdays=["5"], nths=[], venue_name="",
+                       confirm="y", **overrides)
+
+
+def test_a_series_edit_that_cancels_booked_dates_tells_each_party_once(
+        client, auth, make_branch, make_user, make_registration, smtp):
+    from gathering.events import services as events
+
+    series, organizer, wednesdays, saturdays = _wednesday_and_saturday_series(
+        make_branch, make_user)
+    booked, empty, cancelled_before = wednesdays[0], wednesdays[1], wednesdays[2]
+    make_registration(booked, people=("adult",), email="ja@example.jp")
+    english, _ = make_registration(booked, people=("adult",), email="en@example.jp")
+    english.lang = "en"
+    make_registration(booked, people=("adult",), email="")  # signed up by phone
+    make_registration(booked, people=("adult", "adult"), status="waitlisted",
+                      email="wait@example.jp")
+    make_registration(booked, people=("adult",), status="cancelled", email="gone@example.jp")
+    make_registration(cancelled_before, people=("adult",), email="before@example.jp")
+    events.cancel_event(db.session, organizer, cancelled_before)
+    make_registration(saturdays[0], people=("adult",), email="saturday@example.jp")
+    db.session.commit()
+    auth.login(organizer)
+    form = _saturdays_only_form(series)
+
+    page = client.post(f"/organizer/series/{series.id}/edit", data=form,
+                       follow_redirects=True).get_data(as_text=True)
+    by_address = {m["To"]: m for m in smtp.messages}
+    assert sorted(by_address) == ["en@example.jp", "ja@example.jp", "wait@example.jp"]
+    assert len(smtp.messages) == 3
+    assert by_address["ja@example.jp"]["Subject"] == "中止のお知らせ: あさひかわ子ども食堂"
+    assert by_address["en@example.jp"]["Subject"] == "Called off: あさひかわ子ども食堂"
+    assert "Please do not come" in text_of(by_address["en@example.jp"])
+    assert f"/events/{booked.id}" in text_of(by_address["ja@example.jp"])
+    assert "中止1回" in page
+    assert "中止した回に申込のあった3組にメールで知らせました。" in page
+    assert "中止した回に申込のあった1組はメールで知らせられませんでした" in page
+    db.session.expire_all()
+    assert booked.status == "cancelled"
+    assert db.session.get(type(empty), empty.id) is None  # nobody booked: removed, no mail
+
+    page = client.post(f"/organizer/series/{series.id}/edit", data=form,
+                       follow_redirects=True).get_data(as_text=True)
+    assert len(smtp.messages) == 3  # sent again: nobody is told twice
+    assert "中止0回" in page and "メールで知らせました" not in page
+
+
+def test_a_series_edit_that_fails_to_save_mails_nobody(client, auth, make_branch, make_user,
+                                                       make_registration, smtp):
+    series, organizer, wednesdays, saturdays = _wednesday_and_saturday_series(
+        make_branch, make_user)
+    booked = wednesdays[0]
+    make_registration(booked, people=("adult",), email="ja@example.jp")
+    later = next(s for s in saturdays if s.starts_at > booked.starts_at)
+    make_registration(later, people=("adult",), email="saturday@example.jp")
+    auth.login(organizer)
+    # the adult fee goes, but a family on a later Saturday chose it: the save is refused
+    # after the Wednesday was cancelled in the same transaction
+    form = _saturdays_only_form(series, **{"fees-1-label": "", "fees-1-code": "adult"})
+    response = client.post(f"/organizer/series/{series.id}/edit", data=form)
+    assert response.status_code == 200
+    assert "申込で選ばれているため、削除できません" in response.get_data(as_text=True)
+    assert smtp.messages == []
+    db.session.expire_all()
+    assert booked.status == "published"
