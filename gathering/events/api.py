@@ -25,7 +25,7 @@ from gathering.errors import ValidationFailed
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db, limiter
-from gathering.rsvp.views import notify_event_cancelled, notify_promoted
+from gathering.rsvp.mails import notify_event_cancelled, notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 

@@ -544,7 +544,7 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     """Edit one event (an occurrence of a series is then detached from the series).
 
     Returns the waiting parties a larger capacity confirmed (the caller mails them after
-    its commit: ``gathering.rsvp.views.notify_promoted``).
+    its commit: ``gathering.rsvp.mails.notify_promoted``).
     Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
     a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
     """
@@ -759,7 +759,7 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     SeriesChangeNeedsConfirmation listing them. Returns counts of what happened
     (``updated``, ``removed``, ``cancelled``, ``created``) and ``cancelled_events``, the
     occurrences this edit cancelled, whose parties the caller tells after its commit
-    (``gathering.rsvp.views.notify_event_cancelled``). Dates cancelled before are not
+    (``gathering.rsvp.mails.notify_event_cancelled``). Dates cancelled before are not
     affected, so an edit sent again cancels (and tells) nobody twice.
     """
     check_can_manage(user, series.branch_id)

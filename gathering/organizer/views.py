@@ -20,7 +20,7 @@ from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
 from gathering.extensions import db
 from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
-from gathering.rsvp.views import notify_event_cancelled, notify_promoted
+from gathering.rsvp.mails import notify_event_cancelled, notify_promoted
 from gathering.security import new_token
 from gathering.timeutil import TOKYO, to_local, utcnow
 

@@ -24,6 +24,7 @@ from gathering.fees import services as fees
 from gathering.i18n import current_lang
 from gathering.rsvp import allergens as data
 from gathering.rsvp import limits, services
+from gathering.rsvp.mails import send_registration_mail
 from gathering.rsvp.models import RegistrationStatus
 from gathering.rsvp.serialize import registration_json
 from gathering.timeutil import utcnow
@@ -59,8 +60,6 @@ def create_registration(event_id: int):
         db.session.commit()  # first: what follows holds no lock other sign-ups wait for
         answer = signup_answer(result.registration, result.manage_token)
         if not result.replayed:
-            from gathering.rsvp.views import send_registration_mail
-
             send_registration_mail(result.registration, result.manage_token)
     response = jsonify(answer)
     response.status_code = 201
