@@ -7,10 +7,11 @@ import enum
 import sqlite3
 import time
 
-from flask import has_request_context
+from flask import Flask, current_app, has_request_context
 from flask_babel import Babel
 from flask_caching import Cache
-from flask_limiter import Limiter
+from flask_limiter import Limiter as _Limiter
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -35,6 +36,47 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 cache = Cache()
+
+
+class Limiter(_Limiter):
+    """Flask-Limiter whose X-RateLimit-* headers tell the caller the truth when a route has
+    several limits (sign-up: per address per minute and per hour, and per event).
+
+    Flask-Limiter reports the limit of the smallest window (the first one declared among
+    equal windows), so a sign-up could say 3 left of the event's budget while the caller's
+    address had none left and the next request was refused. Here the headers report the
+    limit nearest to refusing: the fewest requests remaining, and among equals the one that
+    frees up last. A refused request reports the breached limit that resets last, so its
+    Retry-After is not too early. ``Retry-After`` is sent only with a refusal (429, 503):
+    on an answer that succeeded there is nothing to retry.
+    """
+
+    @property
+    def current_limit(self) -> RequestLimit | None:
+        limits = self.current_limits
+        if len(limits) < 2:
+            return super().current_limit
+        try:  # each window read from storage; Flask-Limiter handles a storage failure
+            breached = [lim for lim in limits if lim.breached]
+            if breached:
+                return max(breached, key=lambda lim: lim.reset_at)
+            return min(limits, key=lambda lim: (lim.remaining, -lim.reset_at))
+        except Exception:  # its own header code then reports or swallows the failure
+            return super().current_limit
+
+    def init_app(self, app: Flask) -> None:
+        if self not in app.extensions.get("limiter", set()):
+            # registered before Flask-Limiter's own hook, so it runs after it
+            app.after_request(self._retry_after_only_on_refusal)
+        super().init_app(app)
+
+    def _retry_after_only_on_refusal(self, response):
+        if self.enabled and self.current_limits and response.status_code not in (429, 503):
+            response.headers.pop(current_app.config.get("RATELIMIT_HEADER_RETRY_AFTER",
+                                                        "Retry-After"), None)
+        return response
+
+
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 #: how long SQLite waits for a lock before "database is locked"
