@@ -297,6 +297,14 @@ OPENAPI_PATHS = {
                       **error_responses(400, 401, 403, 404)}}},
     "/api/v1/events/{event_id}/walk-ins": {"post": {
         "summary": "Admit a walk-in party (counts against capacity; organizers may overbook)",
+        "description": "Volunteer, organizer of the event's branch, or admin; from the "
+                       "event's publication until the end of the day it ends (Tokyo). "
+                       "Refusals: 409 event_cancelled, event_not_published (a draft), "
+                       "event_over (that day is over), "
+                       "full (no seats; an organizer may send overbook), 403 forbidden "
+                       "(overbook by a volunteer), 422 invalid with fields. The event's "
+                       "state is checked before the fields. The same nonce returns the "
+                       "first party.",
         "operationId": "createWalkIn", "security": [{"bearer": []}],
         "parameters": [{"name": "event_id", "in": "path", "required": True,
                         "schema": {"type": "integer"}}],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -23,7 +23,7 @@ from gathering.accounts.models import User
 from gathering.checkin.models import CheckIn
 from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gathering.events import services as events
-from gathering.events.models import Event
+from gathering.events.models import Event, EventStatus
 from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
 from gathering.japanese import (
@@ -36,7 +36,7 @@ from gathering.japanese import (
 from gathering.rsvp import allergens as allergen_data
 from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
 from gathering.security import new_token, token_hash
-from gathering.timeutil import utcnow
+from gathering.timeutil import TOKYO, to_local, utcnow
 
 MAX_NONCE = 120
 MAX_DEVICE = 120
@@ -427,17 +427,44 @@ class WalkIn:
     note: str = ""
 
 
+def walk_ins_until(event: Event) -> datetime:
+    """The end of the day (Tokyo) the event ends: until then the door may still type in the
+    latecomers of its paper list, as tickets may still be checked in."""
+    last_day = to_local(event.ends_at).date()
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=TOKYO)
+
+
+def walk_ins_closed(event: Event, now: datetime) -> Conflict | None:
+    """Why the door takes no walk-ins for ``event`` now, or None. Walk-ins are admitted from
+    the moment an event is published until the end of the day it ends (``walk_ins_until``),
+    whatever its online sign-up window says. The refusals (409): ``event_cancelled`` (the
+    code a ticket scanned at a cancelled event gets), ``event_not_published`` for a draft,
+    ``event_over`` once that day is over (as for a sign-up cancelled too late)."""
+    if event.is_cancelled:
+        return Conflict(_l("This event is cancelled. Walk-ins cannot be admitted."),
+                        code="event_cancelled")
+    if event.status != EventStatus.published:
+        return Conflict(_l("This event is not published yet. Walk-ins can be admitted once "
+                           "it is."), code="event_not_published")
+    if walk_ins_until(event) <= now:
+        return Conflict(_l("This event is over. Walk-ins can no longer be admitted."),
+                        code="event_over")
+    return None
+
+
 def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str | None = None,
                   overbook: bool = False, device: str = "", now: datetime | None = None
                   ) -> Registration:
     """Admit a party that did not sign up: a confirmed walk-in registration, everyone checked
     in, seats taken against capacity.
 
-    Refuses ``invalid`` (422, fields) for no people, unknown categories or too many (counts
-    are checked before any list of people is built), allergens not on sign-up's list and a
-    phone number that is not Japanese; ``event_closed`` for a cancelled event; ``full`` when
-    the seats are gone, unless an organizer of the branch overrides (``overbook``;
-    volunteers may not: ``forbidden``). The same nonce returns the first party.
+    Refuses first, before looking at what was typed, an event that takes no walk-ins (see
+    ``walk_ins_closed``: ``event_cancelled``, ``event_not_published``, ``event_over``,
+    409); then ``invalid`` (422, fields) for no people, unknown categories or too many
+    (counts are checked before any list of people is built), allergens not on sign-up's
+    list and a phone number that is not Japanese; ``full`` when the seats are gone, unless
+    an organizer of the branch overrides (``overbook``; volunteers may not: ``forbidden``).
+    The same nonce returns the first party, whatever the event's state since.
     """
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
@@ -447,6 +474,9 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
             Registration.event_id == event.id, Registration.idempotency_key == "walkin:" + nonce))
         if existing is not None:
             return existing
+    closed = walk_ins_closed(event, now)
+    if closed is not None:
+        raise closed
     errors: dict[str, list] = {}
     by_code = {f.code: f for f in event.fees}
     people: list = []
@@ -479,11 +509,12 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     allergens = _allergens(data.allergens, errors)
     if errors:
         raise ValidationFailed(fields=errors)
-    if event.is_cancelled:
-        raise Conflict(_l("This event is cancelled."), code="event_closed")
     if overbook and not user.can_manage_branch(event.branch_id):
         raise Forbidden(_l("Only an organizer can admit beyond the capacity."))
     locked = events.lock_event(session, event.id)
+    closed = walk_ins_closed(locked, now)  # called off by an organizer a moment ago
+    if closed is not None:
+        raise closed
     if not events.take_seats(session, locked, len(people), allow_overbook=overbook):
         raise Conflict(_l("The event is full (%(left)d seats left). An organizer can admit "
                           "beyond the capacity.", left=locked.seats_left or 0), code="full")

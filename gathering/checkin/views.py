@@ -262,7 +262,10 @@ def walk_in(event_id: int):
     if event is None:
         return _login_redirect()
     errors: dict = {}
+    status = 200
     form = request.form
+    # a cancelled, draft or ended event: the page says so instead of offering the form
+    closed = services.walk_ins_closed(event, utcnow()) if request.method == "GET" else None
     if request.method == "POST":
         counts = {}
         for fee in event.fees:
@@ -284,16 +287,18 @@ def walk_in(event_id: int):
         except GatheringError as exc:
             db.session.rollback()
             errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+            status = exc.status
             if not errors:
-                flash(str(exc.message), "error")
+                closed = services.walk_ins_closed(event, utcnow())
+                if closed is None:
+                    flash(str(exc.message), "error")
         else:
             db.session.commit()
             flash(_("Walk-in party admitted: %(n)d people.", n=reg.party_size), "success")
             return redirect(url_for("checkin.ticket", token=reg.ticket_token, event=event.id))
     return render_template("checkin/walk_in.html", event=event, errors=errors, form=form,
-                           allergens=_allergen_choices(), nonce=new_token(12),
-                           can_overbook=current_user.can_manage_branch(event.branch_id)), (
-        422 if errors else 200)
+                           allergens=_allergen_choices(), nonce=new_token(12), closed=closed,
+                           can_overbook=current_user.can_manage_branch(event.branch_id)), status
 
 
 @bp.get("/door/sw.js")

@@ -269,14 +269,38 @@ def test_walk_in_api_keeps_known_allergens_and_a_phone(client, api_token, door):
     assert data["contact"]["phone"] == "09012345678"
 
 
-def test_walk_in_api_at_a_cancelled_event(client, api_token, door, make_event):
+@pytest.mark.parametrize("kind,code,words", [
+    ("cancelled", "event_cancelled", "このイベントは中止です。当日参加は受け付けられません。"),
+    ("draft", "event_not_published", "公開されていません"),
+    ("over", "event_over", "終わりました"),
+])
+def test_walk_in_api_where_the_door_takes_none(client, api_token, door, make_event, kind, code,
+                                               words):
     from gathering.events import services as events
 
-    event = make_event(door.branch)
-    events.cancel_event(db.session, door.organizer, event)
-    db.session.commit()
-    r = _walk_in(client, api_token(door.volunteer), event.id)
-    assert (r.status_code, r.get_json()["error"]["code"]) == (409, "event_closed")
+    if kind == "over":
+        event = make_event(door.branch, starts_at=datetime.now(TOKYO) - timedelta(days=2))
+    else:
+        event = make_event(door.branch, status="draft" if kind == "draft" else "published")
+    if kind == "cancelled":
+        events.cancel_event(db.session, door.organizer, event)
+        db.session.commit()
+    for body in ({}, {"phone": "123", "counts": {}}):  # the event first, then the fields
+        r = _walk_in(client, api_token(door.organizer), event.id, overbook=True, **body)
+        assert r.status_code == 409
+        error = r.get_json()["error"]
+        assert error["code"] == code and words in error["message"] and "fields" not in error
+    r = _walk_in(client, {**api_token(door.volunteer), "Accept-Language": "en"}, event.id)
+    assert r.get_json()["error"]["code"] == code
+    assert "Walk-ins" in r.get_json()["error"]["message"]
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_walk_in_refusals_are_documented(client):
+    spec = client.get("/api/openapi.json").get_json()
+    text = spec["paths"]["/api/v1/events/{event_id}/walk-ins"]["post"]["description"]
+    for code in ("event_cancelled", "event_not_published", "event_over", "full", "invalid"):
+        assert code in text
 
 
 def test_routes_are_documented(client):

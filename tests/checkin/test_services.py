@@ -439,17 +439,105 @@ def test_walk_in_needs_a_name_and_staff(door):
                                user=door.outsider)
 
 
-def test_walk_in_cancelled_event(door, make_event):
+def _closed_event(kind, door, make_event):
+    """A cancelled or draft event of the door's branch, or (``over``) the door's event."""
     from gathering.events import services as events
 
-    event = make_event(door.branch)
-    events.cancel_event(db.session, door.organizer, event)
-    db.session.commit()
+    if kind == "over":
+        return door.event
+    event = make_event(door.branch, status="draft" if kind == "draft" else "published")
+    if kind == "cancelled":
+        events.cancel_event(db.session, door.organizer, event)
+        db.session.commit()
+    return event
+
+
+@pytest.mark.parametrize("kind,code", [
+    ("cancelled", "event_cancelled"), ("draft", "event_not_published"), ("over", "event_over")])
+def test_walk_in_refused_where_the_door_takes_none(door, make_event, kind, code):
+    event = _closed_event(kind, door, make_event)
+    after_the_end = services.walk_ins_until(event)
+    for data in (services.WalkIn(counts={"adult": 1}, family_name="田中"),
+                 services.WalkIn(counts={}, phone="123")):  # refused before the fields
+        with pytest.raises(Conflict) as exc:
+            services.admit_walk_in(db.session, event, data, user=door.organizer, nonce="w",
+                                   overbook=True, now=after_the_end)
+        assert (exc.value.code, exc.value.status, exc.value.fields) == (code, 409, {})
+    assert services.walk_ins_closed(event, after_the_end).code == code
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
+
+
+def test_walk_in_refusals_say_why_in_japanese_and_english(door, make_event):
+    from flask_babel import force_locale
+
+    messages = {}
+    for kind in ("cancelled", "draft", "over"):
+        event = _closed_event(kind, door, make_event)
+        closed = services.walk_ins_closed(event, services.walk_ins_until(event))
+        with force_locale("ja"):
+            messages[kind] = (str(closed.message), closed.code)
+        with force_locale("en"):
+            assert "Walk-ins" in str(closed.message)
+    assert messages["cancelled"][0] == "このイベントは中止です。当日参加は受け付けられません。"
+    assert len({m for m, _ in messages.values()}) == 3  # each case its own words
+    assert all("当日参加" in m for m, _ in messages.values())
+
+
+def test_walk_ins_are_taken_from_publication_to_the_end_of_the_last_day(door):
+    from gathering.timeutil import to_local
+
+    event = door.event  # sign-up still open, a week ahead: the door takes walk-ins anyway
+    assert services.walk_ins_closed(event, event.starts_at - timedelta(days=7)) is None
+    # after the end, the same evening: the latecomers of the paper list are typed in
+    closes = services.walk_ins_until(event)
+    assert to_local(closes).date() == to_local(event.ends_at).date() + timedelta(days=1)
+    assert (to_local(closes).hour, to_local(closes).minute) == (0, 0)
+    reg = services.admit_walk_in(db.session, event,
+                                 services.WalkIn(counts={"adult": 1}, family_name="田中"),
+                                 user=door.volunteer, now=closes - timedelta(minutes=1))
+    assert reg.is_walk_in and reg.party_size == 1
+    assert services.walk_ins_closed(event, event.ends_at + timedelta(minutes=1)) is None
+    assert services.walk_ins_closed(event, closes).code == "event_over"
+
+
+def test_walk_in_refused_when_called_off_while_the_volunteer_typed(door, monkeypatch):
+    real_lock = services.events.lock_event
+
+    def lock_after_a_cancellation(session, event_id):  # what the locked row reads on PostgreSQL
+        event = real_lock(session, event_id)
+        event.status = "cancelled"
+        return event
+
+    monkeypatch.setattr(services.events, "lock_event", lock_after_a_cancellation)
     with pytest.raises(Conflict) as exc:
-        services.admit_walk_in(db.session, event,
+        services.admit_walk_in(db.session, door.event,
                                services.WalkIn(counts={"adult": 1}, family_name="田中"),
                                user=door.volunteer)
-    assert exc.value.code == "event_closed"
+    assert exc.value.code == "event_cancelled"
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_walk_in_nonce_replayed_after_the_event_was_cancelled(door):
+    from gathering.events import services as events
+
+    first = services.admit_walk_in(db.session, door.event,
+                                   services.WalkIn(counts={"adult": 1}, family_name="田中"),
+                                   user=door.volunteer, nonce="w1")
+    db.session.commit()
+    events.cancel_event(db.session, door.organizer, door.event)
+    db.session.commit()
+    again = services.admit_walk_in(db.session, door.event,
+                                   services.WalkIn(counts={"adult": 1}, family_name="田中"),
+                                   user=door.volunteer, nonce="w1")
+    assert again.id == first.id
+    with pytest.raises(Conflict) as exc:
+        services.admit_walk_in(db.session, door.event,
+                               services.WalkIn(counts={"adult": 1}, family_name="田中"),
+                               user=door.volunteer, nonce="w2")
+    assert exc.value.code == "event_cancelled"
 
 
 # ---------------------------------------------------------------------------------------

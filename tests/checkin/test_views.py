@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from gathering.checkin.models import CheckIn
+from gathering.events import services as events
 from gathering.extensions import db
 from gathering.fees.models import Payment
 from gathering.rsvp.models import Registration
+from gathering.timeutil import TOKYO
 
 
 def _text(response) -> str:
@@ -275,6 +278,32 @@ def test_walk_in_form_refuses_unknown_allergens(client, auth, door, allergens):
                     data={"count_adult": "1", "family_name": "鈴木", "allergens": allergens})
     assert r.status_code == 422 and "選べない項目です" in _text(r)
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+@pytest.mark.parametrize("kind,words", [
+    ("cancelled", "このイベントは中止です。当日参加は受け付けられません。"),
+    ("draft", "このイベントはまだ公開されていません"),
+    ("over", "このイベントは終わりました"),
+])
+def test_walk_in_form_where_the_door_takes_none(client, auth, door, make_event, kind, words):
+    if kind == "over":
+        event = make_event(door.branch, starts_at=datetime.now(TOKYO) - timedelta(days=2))
+    else:
+        event = make_event(door.branch, status="draft" if kind == "draft" else "published")
+    if kind == "cancelled":
+        events.cancel_event(db.session, door.organizer, event)
+        db.session.commit()
+    auth.login(door.organizer)
+    page = client.get(f"/door/events/{event.id}/walk-in")
+    assert page.status_code == 200 and words in _text(page)
+    assert 'name="family_name"' not in _text(page)  # no form to type a party into
+    r = client.post(f"/door/events/{event.id}/walk-in",
+                    data={"count_adult": "2", "family_name": "鈴木", "overbook": "1",
+                          "nonce": "w"})
+    assert r.status_code == 409
+    assert words in _text(r) and "記録" in _text(r) and 'role="alert"' in _text(r)
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
 
 
 def test_walk_in_full_needs_organizer(client, auth, door, make_registration):
