@@ -56,8 +56,13 @@ def is_latin_name(value: str) -> bool:
     its フリガナ is then optional."""
     if not value or not _is_latin_letter(value[0]):
         return False
-    return all(c in " .'-" or _is_latin_letter(c) or unicodedata.category(c) == "Mn"
-               for c in value)
+    return all(c in _NAME_PUNCTUATION or _is_latin_letter(c)
+               or unicodedata.category(c) == "Mn" for c in value)
+
+
+#: what Latin names are written with besides letters: O'Brien as a phone types it (the
+#: curly ’ of iOS, ʼ), Jean-Luc with any hyphen, St. Clair
+_NAME_PUNCTUATION = frozenset(" .'’‘ʼ-‐‑")
 
 
 def _is_latin_letter(char: str) -> bool:

@@ -71,6 +71,9 @@ def test_search_key_folds_kana_width_and_case():
 def test_latin_names_are_recognised():
     assert jp.is_latin_name("Maria Santos")
     assert jp.is_latin_name("O'Brien")
+    # as phones type them: the curly apostrophe of iOS, a Unicode hyphen
+    for name in ("O’Brien", "D‘Souza", "Jean‐Luc", "St. Clair"):
+        assert jp.is_latin_name(name), name
     assert not jp.is_latin_name("山田")
     # the accents of Vietnamese, German, Spanish, French names are Latin letters too
     for name in ("Nguyễn", "Thị Lan", "Müller", "Jürgen", "Cañete", "François", "Nguye\u0303n"):

@@ -80,7 +80,7 @@ def test_a_new_party_is_handed_back_whole_as_stored(make_event, signup, now):
 
 
 @pytest.mark.parametrize("family, given", [("Nguyen", "Van An"), ("Nguyễn", "Thị Lan"),
-                                           ("Müller", "Jürgen")])
+                                           ("Müller", "Jürgen"), ("O’Brien", "Seán")])
 def test_latin_name_needs_no_kana(make_event, signup, now, family, given):
     event = make_event(capacity=10, starts_at=now + timedelta(days=7))
     payload = signup(family_name=family, given_name=given, family_name_kana="",
