@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 
 from gathering import pagecache
 from gathering.accounts.services import get_branch, list_branches
-from gathering.errors import GatheringError
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db
@@ -19,11 +18,25 @@ bp = Blueprint("events", __name__)
 LANGUAGE_VARY = ("Accept-Language", "cookie:lang")
 
 
+def _month_filter() -> tuple[str | None, tuple | None, str | None]:
+    """``?month=`` as (the month as the picker shows it, its window, None), or, typed in a
+    form the listing cannot read (``12月``: a phone without a month picker), (what was
+    typed, None, the message to show by the field)."""
+    month = request.args.get("month") or None
+    if not month:
+        return None, None, None
+    try:
+        window = services.month_window(month)
+    except ValueError:
+        return month[:20], None, _("Choose a month like 2026-12.")
+    return f"{window[0]:%Y-%m}", window, None  # as the month picker shows it
+
+
 def _filters():
-    """Filters from the query string; a malformed one is a 400, an unknown branch a 404."""
+    """Filters from the query string; a malformed page number is a 400, an unknown branch
+    or kind a 404, a month that cannot be read a message by the field (``_month_filter``)."""
     branch_slug = request.args.get("branch") or None
     kind = request.args.get("kind") or None
-    month = request.args.get("month") or None
     try:
         page = int(request.args.get("page", 1))
     except ValueError:
@@ -33,15 +46,8 @@ def _filters():
     if kind and kind not in {k.value for k in EventKind}:
         abort(404)
     branch = get_branch(db.session, branch_slug) if branch_slug else None
-    window = None
-    if month:
-        try:
-            window = services.month_window(month)
-        except ValueError:
-            raise GatheringError(_l("Choose a month like 2026-12."), code="bad_month",
-                                 status=400) from None
-        month = f"{window[0]:%Y-%m}"  # as the month picker shows it, however it was typed
-    return branch, kind, month, window, page
+    month, window, month_error = _month_filter()
+    return branch, kind, month, window, page, month_error
 
 
 def cached_listing(view):
@@ -53,12 +59,12 @@ def cached_listing(view):
     """
 
     def view_with_cache(*args, **kwargs):
-        if not pagecache.shareable():
+        if not pagecache.shareable() or _month_filter()[2]:  # a refusal is not kept
             return view(*args, **kwargs)
         # the same answer for the next anonymous visitors in the same language, straight
         # from memory (gathering/replay.py); the language is the page's only variable
         return pagecache.cached_page(pagecache.page_key(),
-                                     lambda: (view(*args, **kwargs), None),
+                                     lambda: (view(*args, **kwargs)[0], None),
                                      replay_vary=LANGUAGE_VARY)
 
     view_with_cache.__name__ = view.__name__
@@ -67,7 +73,9 @@ def cached_listing(view):
 
 
 def _listing(template: str, **extra):
-    branch, kind, month, window, page = _filters()
+    """The listing page; 400 with every upcoming event, the other filters kept and a message
+    by the month field when the month cannot be read."""
+    branch, kind, month, window, page, month_error = _filters()
     if "branch" in extra:
         branch = extra["branch"]
     now = utcnow()
@@ -82,10 +90,11 @@ def _listing(template: str, **extra):
         kinds=list(EventKind),
         selected={"branch": branch.slug if branch else "", "kind": kind or "",
                   "month": month or ""},
+        month_error=month_error,
         now=now,
         few=current_app.config["FEW_SEATS_LEFT"],
         **extra,
-    )
+    ), 400 if month_error else 200
 
 
 @bp.get("/")

@@ -242,3 +242,22 @@ def test_security_headers_and_health(client):
                                  "/organizer/events/99999999999999999999"])
 def test_ids_beyond_the_database_are_unknown_not_a_crash(client, app, url):
     assert client.get(url).status_code in (302, 404)
+
+
+def test_a_month_the_listing_cannot_read_keeps_the_page_and_the_other_filters(
+        client, make_event, make_branch):
+    """A phone without a month picker: 「12月」 typed in the box. The listing stays, with
+    the kind still chosen and the words by the month field, never a bare error page."""
+    branch = make_branch(name="北海道")
+    make_event(branch, title="旭川の食堂", starts_at=soon(3), kind="kids_cafeteria")
+    make_event(branch, title="大阪の上映会", starts_at=soon(4), kind="film_screening")
+    for path in ("/", f"/branches/{branch.slug}"):
+        response = client.get(path, query_string={"month": "12月", "kind": "kids_cafeteria"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "旭川の食堂" in page and "大阪の上映会" not in page  # the kind still applies
+        assert 'value="kids_cafeteria" selected' in page
+        assert 'value="12月"' in page and 'aria-describedby="f-month-error"' in page
+        assert "月は 2026-12 のように選んでください。" in page
+        # the refusal is not kept for the next visitor: the plain page is whole again
+        assert client.get(path).status_code == 200
