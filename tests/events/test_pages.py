@@ -261,3 +261,16 @@ def test_a_month_the_listing_cannot_read_keeps_the_page_and_the_other_filters(
         assert "月は 2026-12 のように選んでください。" in page
         # the refusal is not kept for the next visitor: the plain page is whole again
         assert client.get(path).status_code == 200
+
+
+def test_the_event_page_says_until_when_sign_up_is_open(client, make_event):
+    closes = soon(5, hour=17)
+    event = make_event(title="旭川の食堂", starts_at=soon(7), signup_closes_at=closes)
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "申込締切" in page
+    day = f"{closes.month}月{closes.day}日"
+    assert day in page.split("申込締切", 1)[1][:200]
+    # once it has passed, the page says when it closed instead of a bare "closed"
+    past = make_event(title="締切後", starts_at=soon(7), signup_closes_at=soon(-1))
+    page = client.get(f"/events/{past.id}").get_data(as_text=True)
+    assert "に締め切りました" in page
