@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from gathering.events import recurrence
 from gathering.events.models import Event, EventKind, EventStatus, Series
 from gathering.formatting import format_yen
+from gathering.markup import markdown_plain
 from gathering.timeutil import TOKYO
 
 PRODID = "-//Tsudoi//Tsudoi community gatherings//JA"
@@ -134,7 +135,7 @@ def description_text(*, text: str, fees: list[tuple[str, int]], url: str, lang: 
         lines.append(_("Fee: %(fees)s", fees=fees_text(fees, lang)))
     if url:
         lines.append(_("Details and sign-up: %(url)s", url=url))
-    body = _trim(text)
+    body = _trim(markdown_plain(text))  # a calendar app shows no HTML: **無料** as 無料
     if body:
         lines.extend(["", body])
     return "\n".join(lines)

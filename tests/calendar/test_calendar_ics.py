@@ -96,6 +96,17 @@ def test_commas_semicolons_newlines_and_markup_are_escaped_and_come_back(app, h,
     assert vevent["LOCATION"] == f"{stored.venue.name}, {stored.venue.address}"
 
 
+def test_a_markdown_description_reads_as_plain_text_in_calendar_apps(app, h, now, make_event):
+    make_event(starts_at=h.day(2026, 12, 5, 11), description=(
+        "## 持ち物\n**無料**です。*お気軽に*どうぞ。\n- お箸\n- 水筒\n"
+        "詳しくは[こちら](https://example.jp/kodomo)へ。\n\\*印は要予約"))
+    (vevent,) = h.vevents(h.parse(feed_bytes(now, h)))
+    text = str(vevent["DESCRIPTION"])
+    assert text.endswith("持ち物\n無料です。お気軽にどうぞ。\n- お箸\n- 水筒\n"
+                         "詳しくはこちら (https://example.jp/kodomo)へ。\n*印は要予約"), text
+    assert "**" not in text and "##" not in text and "](" not in text
+
+
 def test_cancelled_one_off_is_marked_and_its_sequence_raised(app, h, now, admin, make_event):
     event = make_event(starts_at=h.day(2026, 12, 5, 11))
     before = h.vevents(h.parse(feed_bytes(now, h)))[0]
