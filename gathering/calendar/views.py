@@ -53,7 +53,8 @@ def webcal(url: str) -> str:
 
 @bp.app_template_global()
 def calendar_feed_url(registration) -> str:
-    """The secret URL of a sign-up's personal feed (templates/calendar/_personal.html)."""
+    """The secret URL of a sign-up's personal feed (templates/calendar/_personal.html). It
+    carries no language: the feed speaks the one the party signed up in."""
     return external_url("calendar.personal_feed", token=registration.feed_token)
 
 
@@ -80,8 +81,9 @@ def _links() -> ics.Links:
 # HTTP
 
 
-def _feed_lang() -> str:
-    lang = request.args.get("lang") or "ja"
+def _feed_lang(default: str = "ja") -> str:
+    """The feed's language: ``?lang=`` (400 if unknown), else ``default``."""
+    lang = request.args.get("lang") or default
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
     return lang
@@ -236,7 +238,11 @@ def personal_feed(token: str):
         registration = services.get_registration_by_feed_token(db.session, token)
     except GatheringError:
         abort(404)
-    lang = _feed_lang()
+    # the party's language (its reminders, 「もうすぐ…」 or "Soon: …"), unless the URL asks
+    # for one: the URL shown on the manage page carries none, so old URLs keep working
+    # and an English-speaking family's feed is English whatever phone opened the page
+    party = registration.lang if registration.lang in current_app.config["LANGUAGES"] else "ja"
+    lang = _feed_lang(party)
     config = current_app.config
     with force_locale(lang):
         cal = ics.personal_feed(

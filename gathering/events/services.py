@@ -192,10 +192,15 @@ def signup_state(event: Event, now: datetime) -> str:
         return "past"
     if event.signup_opens_at and now < event.signup_opens_at:
         return "not_yet"
-    closes = event.signup_closes_at or event.starts_at
-    if now >= closes:
+    if now >= signup_closes(event):
         return "closed"
     return "open"
+
+
+def signup_closes(event: Event) -> datetime:
+    """When online sign-up closes, and with it changes to a sign-up: ``signup_closes_at``,
+    else the start. (Cancelling stays possible until the end.)"""
+    return event.signup_closes_at or event.starts_at
 
 
 def is_signup_open(event: Event, now: datetime) -> bool:

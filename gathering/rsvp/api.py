@@ -18,6 +18,7 @@ from gathering.api import (
     paginated,
     paginated_schema,
 )
+from gathering.errors import Conflict
 from gathering.events import services as events
 from gathering.extensions import db, locks_late
 from gathering.fees import services as fees
@@ -53,9 +54,18 @@ def signup_answer(reg, token: str) -> dict:
 def create_registration(event_id: int):
     event = events.get_event(db.session, event_id, with_fees=True)
     body = json_body()
-    result = services.register(
-        db.session, event, body, now=utcnow(), idempotency_key=body.get("idempotency_key"),
-        max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
+    try:
+        result = services.register(
+            db.session, event, body, now=utcnow(), idempotency_key=body.get("idempotency_key"),
+            max_party_size=current_app.config["MAX_PARTY_SIZE"], lang=current_lang())
+    except Conflict as exc:
+        links = _conflict_links(exc)
+        if links is None:
+            raise
+        db.session.rollback()
+        # the API's error shape (errors_http.json_error) with the links beside it
+        return jsonify({"error": {"code": exc.code, "message": str(exc.message),
+                                  **links}}), exc.status
     with _kept_after_commit(db.session()):
         db.session.commit()  # first: what follows holds no lock other sign-ups wait for
         answer = signup_answer(result.registration, result.manage_token)
@@ -67,6 +77,19 @@ def create_registration(event_id: int):
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _conflict_links(exc: Conflict) -> dict | None:
+    """The links a duplicate sign-up's 409 carries besides the error shape: where to ask
+    for a lost manage link (``already_registered``: the existing one is never revealed), or
+    the first sign-up's manage page (``already_sent``: the same key sent it)."""
+    if exc.code == "already_registered":
+        return {"lost_link_url": url_for("rsvp.lost_link", _external=True)}
+    if exc.code == "already_sent":
+        token = exc.details.get("manage_token")
+        return {"manage_url": url_for("rsvp.manage", token=token, _external=True)} \
+            if token else {}
+    return None
 
 
 @contextmanager
@@ -233,6 +256,16 @@ OPENAPI_PATHS = {
                         "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/SignupResponse"}}}},
                 **error_responses(400, 404, 409, 413, 415, 422, 429),
+                "409": {
+                    "description": (
+                        "State conflict: signup_not_open, signup_closed, event_cancelled; "
+                        "already_registered (this name with this phone or e-mail is already "
+                        "signed up: the error carries lost_link_url, never the existing "
+                        "link); already_sent (this idempotency_key's sign-up was sent before "
+                        "with other data: nothing changed, the error carries manage_url); "
+                        "idempotency_key_reused (the key came with another party's data)"),
+                    "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Error"}}}},
             },
         },
         "get": {

@@ -41,11 +41,6 @@ class PersonForm(Form):
     diets = MultiCheckboxField(_l("Diet"), choices=[])
     note = TextAreaField(_l("Other notes for the kitchen"), render_kw={"rows": 2})
 
-    @property
-    def is_blank(self) -> bool:
-        return not (self.category.data or self.name.data or self.allergens.data
-                    or self.diets.data or (self.note.data or "").strip() or self.id.data)
-
 
 class SignupForm(FlaskForm):
     family_name = StringField(_l("Family name (姓)"),
@@ -119,6 +114,10 @@ def build_signup_form(event, formdata=None, registration=None) -> SignupForm:
     form.event = event
     form.max_party_size = limit
     form.has_field_errors = False
+    #: errors about the whole party (too many people for the event), by the people section
+    form.party_errors = []
+    #: a refused sign-up of a party already signed up: {"message", "url", "link", "hint"}
+    form.conflict = None
     form.mandatory_codes = {a.code for a in data.ALLERGENS if a.mandatory}
     return form
 
@@ -137,10 +136,15 @@ def remove_person(form, index: int) -> None:
 
 
 def to_payload(form) -> dict:
-    """The form as the service's sign-up dict (the API's shape); blank extra rows dropped."""
+    """The form as the service's sign-up dict (the API's shape): every row on the form is a
+    person, whatever the number of fee categories.
+
+    A row left empty is not dropped: names are optional, so with one category (chosen for
+    the parent) an empty row is a child to count, and with several it is most likely a
+    person whose 区分 was forgotten, which the service asks for next to the row (and the row
+    has its own Remove button). The page and the confirmation say how many people that is.
+    """
     rows = [e.form for e in form.attendees]
-    if len(rows) > 1:
-        rows = [r for r in rows if not r.is_blank] or rows[:1]
     people = []
     for r in rows:
         person = {"category": r.category.data or None, "name": r.name.data or "",
@@ -170,6 +174,9 @@ def apply_errors(form, fields: dict) -> None:
         texts = [str(m) for m in messages]
         parts = key.split(".")
         target = None
+        if key == "attendees":  # about the party as a whole: shown on the people section
+            form.party_errors = [*form.party_errors, *texts]
+            continue
         if parts[0] == "contact" and len(parts) == 2:
             target = getattr(form, parts[1], None)
         elif parts[0] in ("consent", "message"):

@@ -15,24 +15,42 @@ from gathering.rsvp import services
 from gathering.rsvp.models import RegistrationStatus
 
 
+def party_lang(reg) -> str:
+    """The language a party signed up in ("ja", "en"): its mails and the links in them speak
+    it, whatever the language of the page that caused the mail (a cancellation from a
+    phone set to Japanese still writes to an English-speaking family in English)."""
+    lang = reg.lang or ""
+    return lang if lang in current_app.config["LANGUAGES"] else (
+        current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def page_url(endpoint: str, lang: str, **values) -> str:
+    """An absolute link to one of our pages for a mail, opening in ``lang`` (``?lang=``
+    wins over the reader's browser, and the page keeps it in a cookie)."""
+    return url_for(endpoint, lang=lang, _external=True, **values)
+
+
 def send_registration_mail(reg, token: str, template: str = "registered") -> bool:
-    """The confirmation (or waiting-list / promotion) mail, when an e-mail was given."""
+    """The confirmation (or waiting-list, promotion, lost-link or cancellation) mail, when
+    an e-mail was given, in the party's language (``party_lang``)."""
     if not reg.email:
         return False
     event = reg.event
-    subjects = {
-        "registered": (_("Signed up: %(title)s", title=event.title)
-                       if reg.status == RegistrationStatus.confirmed else
-                       _("On the waiting list: %(title)s", title=event.title)),
-        "promoted": _("A seat is free for you: %(title)s", title=event.title),
-        "lost_link": _("Your sign-up link: %(title)s", title=event.title),
-        "cancelled": _("Cancelled: %(title)s", title=event.title),
-    }
-    return mail.send_mail(
-        reg.email, subjects[template], template, reg=reg, event=event,
-        manage_url=url_for("rsvp.manage", token=token, _external=True),
-        event_url=url_for("events.detail", event_id=event.id, _external=True),
-        amount_due=fees.amount_due(reg))
+    lang = party_lang(reg)
+    with speaking(lang):
+        subjects = {
+            "registered": (_("Signed up: %(title)s", title=event.title)
+                           if reg.status == RegistrationStatus.confirmed else
+                           _("On the waiting list: %(title)s", title=event.title)),
+            "promoted": _("A seat is free for you: %(title)s", title=event.title),
+            "lost_link": _("Your sign-up link: %(title)s", title=event.title),
+            "cancelled": _("Cancelled: %(title)s", title=event.title),
+        }
+        return mail.send_mail(
+            reg.email, subjects[template], template, reg=reg, event=event,
+            manage_url=page_url("rsvp.manage", lang, token=token),
+            event_url=page_url("events.detail", lang, event_id=event.id),
+            amount_due=fees.amount_due(reg))
 
 
 def notify_event_cancelled(event) -> tuple[int, int]:
@@ -46,11 +64,12 @@ def notify_event_cancelled(event) -> tuple[int, int]:
         if not reg.email:
             unreachable += 1
             continue
-        with speaking(reg.lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        lang = party_lang(reg)
+        with speaking(lang):
             sent = mail.send_mail(
                 reg.email, _("Called off: %(title)s", title=event.title), "event_cancelled",
                 reg=reg, event=event,
-                event_url=url_for("events.detail", event_id=event.id, _external=True))
+                event_url=page_url("events.detail", lang, event_id=event.id))
         mailed += sent
         unreachable += not sent
     return mailed, unreachable
@@ -64,5 +83,4 @@ def notify_promoted(promoted) -> None:
         if token is None:
             token = services.reissue_manage_token(reg)
             db.session.commit()
-        with speaking(reg.lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            send_registration_mail(reg, token, "promoted")
+        send_registration_mail(reg, token, "promoted")

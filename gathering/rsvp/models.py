@@ -36,6 +36,9 @@ class Registration(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("event_id", "idempotency_key"),
         sa.Index("ix_registrations_event_status_created", "event_id", "status", "created_at"),
+        #: a sign-up looks for the same party already signed up (rsvp.services.register)
+        sa.Index("ix_registrations_event_phone", "event_id", "phone"),
+        sa.Index("ix_registrations_event_email", "event_id", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

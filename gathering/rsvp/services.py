@@ -7,7 +7,13 @@ Refusals raise GatheringError subclasses with stable codes:
 
 - ``signup_not_open``, ``signup_closed``, ``event_cancelled``, ``event_over`` (409)
 - ``invalid`` with ``fields`` (422), ``party_too_large`` (422)
-- ``idempotency_key_reused`` (409): the key came with another person's data
+- ``idempotency_key_reused`` (409): the key came with another party's data
+- ``already_sent`` (409): the key came again from the same party with other data (a form
+  sent, then changed and sent again): nothing changes; ``details["manage_token"]`` is the
+  first sign-up's manage token when it can be derived (the same form sent it: showing it
+  reveals nothing new)
+- ``already_registered`` (409): the same party (name, and phone or e-mail) is already signed
+  up for the event under another key: nothing is stored and nothing about it is revealed
 - ``already_cancelled``, ``checked_in``, ``not_enough_seats`` (409)
 """
 
@@ -26,6 +32,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -168,7 +175,7 @@ def _limit(text: str, key: str, errors: dict, max_len: int) -> str:
 def _kana(value, key: str, errors: dict, required: bool) -> str:
     kana = _limit(to_katakana(_str(value, key, errors, MAX_NAME)), key, errors, MAX_NAME)
     if not kana:
-        if required:
+        if required and key not in errors:  # one message: "too long" already said it
             errors.setdefault(key, []).append(_l("Enter the reading in kana (フリガナ)."))
         return ""
     if not is_katakana(kana):
@@ -221,7 +228,7 @@ def clean_signup(event: Event, raw: dict, *, max_party_size: int,
     given = _limit(normalize_name(_str(contact.get("given_name"), "contact.given_name",
                                        errors, MAX_NAME)),
                    "contact.given_name", errors, MAX_NAME)
-    if not family and require_contact:
+    if not family and require_contact and "contact.family_name" not in errors:
         errors.setdefault("contact.family_name", []).append(_l("Enter your family name."))
     latin = is_latin_name(family) and (not given or is_latin_name(given))
     kana_needed = require_contact and bool(family) and not latin
@@ -343,9 +350,15 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     than the event's capacity is refused (``party_too_large``). Outside the sign-up window
     raises Conflict (``signup_not_open``, ``signup_closed``, ``event_cancelled``).
 
-    ``idempotency_key``: the same key again for the same event and person returns the first
-    registration (``replayed=True``) and creates nothing; with another person's data it
-    raises Conflict ``idempotency_key_reused``.
+    ``idempotency_key``: the same key again for the same event with the same sign-up
+    returns the first registration (``replayed=True``) and creates nothing; from the same
+    party with other data (people added, an allergy ticked) it raises Conflict
+    ``already_sent`` (nothing changes: changes go through the manage page); with another
+    party's data it raises Conflict ``idempotency_key_reused``.
+
+    A party already signed up (the same name, and the same phone or e-mail) under
+    another key is refused with Conflict ``already_registered`` (the Back button reloaded
+    the page, the form was sent again). Walk-ins are not checked.
 
     ``lang``: the language of the sign-up, kept for the mails sent later (a promotion).
 
@@ -364,26 +377,51 @@ def register(session, event: Event, raw: dict, *, now: datetime,
                            require_contact=not is_walk_in)
     event = events.lock_event(session, event.id)
 
-    if idempotency_key:
-        existing = session.scalar(_BY_IDEMPOTENCY_KEY, {"event_id": event.id,
-                                                        "key": idempotency_key})
-        if existing is not None:
-            same = (existing.family_name, existing.phone, existing.email) == (
-                cleaned["family_name"], cleaned["phone"], cleaned["email"])
-            if not same:
-                raise Conflict(_l("This request key was already used for another sign-up."),
-                               code="idempotency_key_reused")
-            return SignupResult(existing, reissue_manage_token(existing, secret=secret),
-                                replayed=True)
+    # One statement for both questions: the sign-up sent before under this key, and the
+    # party's active sign-ups under any key (same phone or e-mail; the name is compared here)
+    known = list(session.scalars(_SAME_KEY_OR_CONTACT, {
+        "event_id": event.id, "key": idempotency_key or None,
+        "phone": None if is_walk_in else cleaned["phone"] or None,
+        "email": None if is_walk_in else cleaned["email"] or None}))
+    existing = next((r for r in known if idempotency_key
+                     and r.idempotency_key == idempotency_key), None)
+    if existing is not None:
+        if not _sent_by_same_party(existing, cleaned):
+            raise Conflict(_l("This request key was already used for another sign-up."),
+                           code="idempotency_key_reused")
+        if not _same_signup(existing, cleaned):
+            # Back to the form, a child added, sent again: the first sign-up stands and the
+            # change must not vanish without a word.
+            raise Conflict(
+                _l("This sign-up was already sent, and it is done. The changes made since "
+                   "were not saved: to change it, open your sign-up and use “Change people "
+                   "or allergies”."),
+                code="already_sent", manage_token=manage_token_for(existing, secret=secret))
+        return SignupResult(existing, reissue_manage_token(existing, secret=secret),
+                            replayed=True)
 
     _check_window(event, now, walk_in=is_walk_in)
+    if not is_walk_in and any(_same_party(r, cleaned) for r in known):
+        # The Back button reloaded the page (a new key) and the form went again. Where that
+        # sign-up is stays untold: the name and a phone number are no secret.
+        raise Conflict(
+            _l("You have already signed up for this event with this name and contact. To "
+               "make changes, use the link in your confirmation e-mail. If you lost the "
+               "link, we can send it to you again."),
+            code="already_registered")
     party = len(cleaned["attendees"])
     if event.capacity is not None and party > event.capacity and not allow_overbook:
         raise ValidationFailed(
             _l("This event has %(n)d seats in all; a party this large cannot fit.",
                n=event.capacity),
             code="party_too_large",
-            fields={"attendees": [_l("This event has %(n)d seats in all.", n=event.capacity)]})
+            # next to the people, as the form's own warning says it before sending
+            fields={"attendees": [_nl(
+                "This event has %(num)d seat in all, so a party larger than that cannot "
+                "sign up. Please sign up at most %(num)d person, or contact the organizers.",
+                "This event has %(num)d seats in all, so a party larger than that cannot "
+                "sign up. Please sign up at most %(num)d people, or contact the organizers.",
+                event.capacity)]})
 
     key = idempotency_key or new_token()
     token = derive_manage_token(event.id, key, secret=secret)
@@ -399,10 +437,58 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     return SignupResult(reg, token)
 
 
-# Built once (every sign-up with a key runs it).
-_BY_IDEMPOTENCY_KEY = sa.select(Registration).where(
-    Registration.event_id == sa.bindparam("event_id"),
-    Registration.idempotency_key == sa.bindparam("key"))
+# Built once (every sign-up runs it, under the event's lock). A None parameter matches
+# nothing. Each branch of the OR has its own index (the key's unique one, event and phone,
+# the address), so the sign-up costs the same whether the event has 10 parties or 10,000.
+_EVENT = sa.bindparam("event_id")
+_SAME_KEY_OR_CONTACT = sa.select(Registration).where(sa.or_(
+    sa.and_(Registration.event_id == _EVENT,
+            Registration.idempotency_key == sa.bindparam("key")),
+    sa.and_(Registration.event_id == _EVENT, Registration.phone == sa.bindparam("phone")),
+    sa.and_(Registration.event_id == _EVENT, Registration.email == sa.bindparam("email"))))
+
+
+def _name_key(family: str, given: str = "") -> str:
+    return search_key(f"{family}{given}")
+
+
+def _same_contact(reg: Registration, cleaned: dict) -> bool:
+    """The same phone or the same e-mail address (given ones only; both as normalised when
+    stored: digits, and the address with its domain in lower case)."""
+    return bool((cleaned["phone"] and reg.phone == cleaned["phone"])
+                or (cleaned["email"] and reg.email == cleaned["email"]))
+
+
+def _sent_by_same_party(reg: Registration, cleaned: dict) -> bool:
+    """Whether a form sent again under ``reg``'s key is still ``reg``'s party: the same
+    family name and the same phone or e-mail. The key says it is the same page, so a given
+    name or one of the contacts corrected since does not make it another party (that would
+    sign the family up twice); another family name with other contacts does (the next
+    family on a shared phone)."""
+    if _name_key(reg.family_name) != _name_key(cleaned["family_name"]):
+        return False
+    return (reg.phone, reg.email) == (cleaned["phone"], cleaned["email"]) or _same_contact(
+        reg, cleaned)
+
+
+def _same_signup(reg: Registration, cleaned: dict) -> bool:
+    """Whether ``cleaned`` is what ``reg`` holds: the exact double tap."""
+    if any(getattr(reg, k) != cleaned[k] for k in _CONTACT_FIELDS):
+        return False
+    stored = [(a.fee_category_id, a.name, list(a.allergens or []), list(a.diets or []),
+               a.note) for a in reg.active_attendees]
+    sent = [(p["category"].id if p["category"] else None, p["name"], p["allergens"],
+             p["diets"], p["note"]) for p in cleaned["attendees"]]
+    return stored == sent
+
+
+def _same_party(reg: Registration, cleaned: dict) -> bool:
+    """Whether an active registration is the cleaned sign-up's party signing up again: the
+    same name (folded: kana, width, case and spaces aside) and the same phone or e-mail."""
+    return (reg.status != RegistrationStatus.cancelled
+            and _name_key(reg.family_name, reg.given_name)
+            == _name_key(cleaned["family_name"], cleaned["given_name"])
+            and _same_contact(reg, cleaned))
 
 
 def _insert_party(session, event: Event, cleaned: dict, values: dict) -> Registration:
@@ -515,13 +601,18 @@ def cancel_registration(session, reg: Registration, *, now: datetime,
     """Cancel a whole party, or some of its people (``attendee_ids``). Seats they held are
     freed and the waiting list moves up (``promote_waitlist``).
 
-    Raises Conflict ``already_cancelled``, ``event_over`` (after the event), ``checked_in``
-    (someone already admitted at the door), ValidationFailed for ids not of this party.
+    Raises Conflict ``already_cancelled``, ``event_cancelled`` (the organizers called the
+    event off: nothing to cancel, and no waiting party may be moved up into it),
+    ``event_over`` (after the event), ``checked_in`` (someone already admitted at the
+    door), ValidationFailed for ids not of this party.
     """
     event = events.lock_event(session, reg.event_id)
     session.refresh(reg)
     if reg.status == RegistrationStatus.cancelled:
         raise Conflict(_l("This sign-up is already cancelled."), code="already_cancelled")
+    if event.is_cancelled:
+        raise Conflict(_l("This event is cancelled, so there is nothing to cancel. You do "
+                          "not need to do anything."), code="event_cancelled")
     if event.ends_at <= now:
         raise Conflict(_l("This event is over."), code="event_over")
     active = reg.active_attendees
@@ -580,8 +671,9 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
     if (reg.status == RegistrationStatus.confirmed and delta > 0
             and not events.take_seats(session, event, delta)):
         raise Conflict(
-            _l("There are not enough seats for more people. Sign up the others "
-               "separately to join the waiting list."), code="not_enough_seats")
+            _l("There are not enough seats for more people. To put the others on the "
+               "waiting list, sign them up separately under one of their names."),
+            code="not_enough_seats")
 
     for key in ("family_name", "given_name", "family_name_kana", "given_name_kana",
                 "phone", "email", "message"):
@@ -615,11 +707,21 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
 
 def find_for_lost_link(session, email: str, *, now: datetime, limit: int = 20
                        ) -> list[Registration]:
-    """Active registrations of upcoming events under this e-mail (the lost-link page)."""
+    """Active registrations of upcoming events under this e-mail (the lost-link page).
+
+    Raises ValidationFailed (``fields["email"]``) for an empty address, one too long or one
+    not shaped like an address; a well-formed address nobody signed up with is simply
+    none found (the page answers the same for it as for a known one)."""
     errors: dict = {}
+    if isinstance(email, str) and len(normalize_text(email)) > 254:
+        # said as such: the shape check would call it a malformed address
+        raise ValidationFailed(fields={"email": [_l(
+            "This is too long (at most %(n)d characters).", n=254)]})
     address = clean_email(email, "email", errors)
-    if errors or not address:
-        return []
+    if not address and not errors:
+        errors["email"] = [_l("Enter the e-mail address you signed up with.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
     return list(session.scalars(
         sa.select(Registration).join(Event)
         .where(sa.func.lower(Registration.email) == address.lower(),

@@ -121,23 +121,52 @@ def signup(event_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         forms.apply_errors(form, exc.fields)
-        if exc.code != "invalid":
+        if exc.code != "invalid" and not exc.fields:
+            # a refusal said next to its fields (party_too_large: by the people) is not
+            # repeated at the top, where the summary points down to it
             form.form_errors.insert(0, str(exc.message))
         return render_event_page(event, form, 422)
     except Conflict as exc:
         db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(url_for("events.detail", event_id=event.id) + "#signup")
+        conflict = _duplicate_conflict(exc)
+        if conflict is None:
+            flash(str(exc.message), "error")
+            return redirect(url_for("events.detail", event_id=event.id) + "#signup")
+        form.conflict = conflict  # the form again, as typed; nothing was stored
+        return render_event_page(event, form, 409)
     db.session.commit()
     reg = result.registration
     if not result.replayed:  # a double tap: the first request's message is on its way
         send_registration_mail(reg, result.manage_token)
+        people = reg.party_size
         if reg.status == RegistrationStatus.confirmed:
-            flash(_("Thank you. You are signed up."), "success")
+            flash(ngettext("Thank you. You are signed up: %(num)d person.",
+                           "Thank you. You are signed up: %(num)d people.", people), "success")
         else:
-            flash(_("The event is full, so you are on the waiting list. We will tell you "
-                    "if a seat becomes free."), "warning")
+            flash(ngettext("The event is full, so your party of %(num)d person is on the "
+                           "waiting list. We will tell you if seats become free.",
+                           "The event is full, so your party of %(num)d people is on the "
+                           "waiting list. We will tell you if seats become free.", people),
+                  "warning")
     return redirect(url_for("rsvp.manage", token=result.manage_token))
+
+
+def _duplicate_conflict(exc: Conflict) -> dict | None:
+    """What the form says above itself when the party had signed up already: the message
+    and where to go. ``already_registered`` (another page, the same name and contact) gets
+    the lost-link page, never the sign-up itself; ``already_sent`` (this very page, sent
+    before and changed since) gets the sign-up's own page, where 変更 is."""
+    if exc.code == "already_registered":
+        return {"message": str(exc.message), "url": url_for("rsvp.lost_link"),
+                "link": _("Send me the link again"),
+                "hint": _("If you signed up without an e-mail address, please contact the "
+                          "organizers.")}
+    if exc.code == "already_sent":
+        token = exc.details.get("manage_token")
+        return {"message": str(exc.message),
+                "url": url_for("rsvp.manage", token=token) if token else None,
+                "link": _("Open your sign-up"), "hint": None}
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,20 +179,47 @@ def _load(token: str):
 
 @bp.get("/r/<token>")
 def manage(token: str):
+    """The manage page. Nothing is offered that the event's state refuses: once it is
+    called off there is nothing to change, cancel or pay (only money already paid, with
+    its receipts), and after the sign-up deadline the page says so instead of hiding the
+    change button without a word."""
     reg = _load(token)
     event = reg.event
     now = utcnow()
     state = events.signup_state(event, now)
-    active = reg.status != RegistrationStatus.cancelled
+    active = reg.status != RegistrationStatus.cancelled and not event.is_cancelled
     return render_template(
         "rsvp/manage.html", reg=reg, event=event, token=token,
         amount_due=fees.amount_due(reg), balance=fees.balance(db.session, reg),
         expected=services.amount_expected(reg),
-        paid=fees.paid(db.session, reg), ticket_url=ticket_url(reg),
+        paid=fees.paid(db.session, reg), received=fees.received(db.session, reg),
+        ticket_url=ticket_url(reg),
         can_edit=active and state == "open",
-        can_cancel=active and event.ends_at > now and not any(
-            a.checked_in_at for a in reg.active_attendees),
+        changes_until=events.signup_closes(event) if active and state == "open" else None,
+        changes_closed=active and state == "closed",
+        can_cancel=_can_cancel(reg, now),
         cancel_form=forms.CancelForm())
+
+
+def _can_cancel(reg, now) -> bool:
+    return (reg.status != RegistrationStatus.cancelled and not reg.event.is_cancelled
+            and reg.event.ends_at > now
+            and not any(a.checked_in_at for a in reg.active_attendees))
+
+
+def _csrf_failed() -> bool:
+    """True when the POST's CSRF token is missing or stale (its session is gone: the phone's
+    browser restarted, the page was open for days). Views exempt from the global check call
+    this where a failure can show the page again with what was sent, instead of a bare 400.
+    On the manage pages the secret token in the URL is what grants access; the CSRF token
+    only shows the POST came from our page, so asking to press again is safe."""
+    if not current_app.config["WTF_CSRF_ENABLED"]:
+        return False
+    try:
+        csrf.protect()
+    except CSRFError:
+        return True
+    return False
 
 
 def _qr(token: str):
@@ -189,9 +245,14 @@ def qr_svg(token: str):
 
 
 @bp.route("/r/<token>/edit", methods=["GET", "POST"])
+@csrf.exempt  # checked below, where a failure can show the form again with what was typed
 def edit(token: str):
     reg = _load(token)
     event = reg.event
+    if event.is_cancelled:
+        flash(_("This event is cancelled, so the sign-up cannot be changed. Please do not "
+                "come; you do not need to do anything else."), "warning")
+        return redirect(url_for("rsvp.manage", token=token))
     if reg.status == RegistrationStatus.cancelled or not events.is_signup_open(event, utcnow()):
         flash(_("Changes are possible only while sign-up is open. Please contact the "
                 "organizers."), "warning")
@@ -200,6 +261,12 @@ def edit(token: str):
         form = forms.build_signup_form(event, registration=reg)
         return _render_edit(reg, form, token)
     form = forms.build_signup_form(event, request.form, registration=reg)
+    if _csrf_failed():
+        # nothing is saved: the form again as typed, with a fresh token to send it with
+        form.form_errors.append(_("This page was open for a long time, so your changes are "
+                                  "not saved yet. Please check them and press “Save "
+                                  "changes” again."))
+        return _render_edit(reg, form, token, 400)
     if "add_person" in request.form:
         forms.add_person(form)
         return _render_edit(reg, form, token)
@@ -233,13 +300,23 @@ def _render_edit(reg, form, token, status: int = 200):
 
 
 @bp.post("/r/<token>/cancel")
+@csrf.exempt  # checked below, where a failure can ask again instead of a bare 400
 def cancel(token: str):
     reg = _load(token)
+    if reg.event.is_cancelled:
+        flash(_("This event is cancelled, so there is nothing to cancel. You do not need to "
+                "do anything."), "warning")
+        return redirect(url_for("rsvp.manage", token=token))
     form = forms.CancelForm()
-    if not form.validate():
-        abort(400)
     ids = form.attendee_ids.data or []
     whole = request.form.get("whole") == "1"
+    if _csrf_failed():
+        # nothing is cancelled: the same choice again, with a fresh token, to confirm
+        return render_template(
+            "rsvp/cancel.html", reg=reg, event=reg.event, token=token, whole=whole,
+            chosen=set(ids), can_cancel=_can_cancel(reg, utcnow())), 400
+    if not form.validate():
+        abort(400)
     if not whole and not ids:  # "cancel the people checked" with nobody checked
         flash(_("Choose who cannot come."), "error")
         return redirect(url_for("rsvp.manage", token=token))
@@ -266,7 +343,12 @@ def cancel(token: str):
 def lost_link():
     form = forms.LostLinkForm()
     if form.validate_on_submit():
-        found = services.find_for_lost_link(db.session, form.email.data or "", now=utcnow())
+        try:
+            found = services.find_for_lost_link(db.session, form.email.data or "",
+                                                now=utcnow())
+        except ValidationFailed as exc:  # empty, too long or not an address: say so
+            form.email.errors = [str(m) for m in exc.fields.get("email", [exc.message])]
+            return render_template("rsvp/lost.html", form=form), 422
         tokens = [(reg, services.reissue_manage_token(reg)) for reg in found]
         db.session.commit()
         for reg, token in tokens:

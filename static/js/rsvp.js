@@ -1,5 +1,6 @@
-/* Sign-up form: "add a person" without a round trip, and the waiting-list warning as the
-   party grows. The form works the same without this file (the buttons post back). */
+/* Sign-up form: "add a person" without a round trip, and the seat warnings and the count
+   of people as the party grows. The form works the same without this file (the buttons
+   post back and the page comes back with the same warnings, rendered by the server). */
 (function () {
   "use strict";
   var form = document.querySelector("form[data-party-form]");
@@ -10,15 +11,31 @@
   var data = form.dataset;
   var max = parseInt(data.max, 10);
   var left = data.seatsLeft ? parseInt(data.seatsLeft, 10) : null;
+  var capacity = data.capacity ? parseInt(data.capacity, 10) : null;
   var ATTRS = ["name", "id", "for", "aria-describedby"];
 
   function rows() { return party.querySelectorAll("fieldset.person"); }
 
+  function counted(one, many, n) {
+    return ((n === 1 && one) ? one : many).replace("{n}", n);
+  }
+
+  function show(selector, visible) {
+    var el = form.querySelector(selector);
+    if (el) el.hidden = !visible;
+  }
+
   function update() {
     var n = rows().length;
-    party.querySelector("legend").textContent = data.legendMany.replace("{n}", n);
-    var warn = form.querySelector("[data-seats-short]");
-    if (warn && left !== null) warn.hidden = n <= left;
+    party.querySelector("legend").textContent = counted(data.legendOne, data.legendMany, n);
+    var count = form.querySelector("[data-party-count]");
+    if (count && data.countMany) count.textContent = counted(data.countOne, data.countMany, n);
+    // as rsvp.services.register decides: more than the event's seats in all is refused,
+    // more than the seats left goes on the waiting list
+    var tooLarge = capacity !== null && n > capacity;
+    show("[data-too-large]", tooLarge);
+    show("[data-seats-full]", !tooLarge);
+    show("[data-seats-short]", left !== null && n > left && !tooLarge);
     add.hidden = n >= max;
     party.querySelectorAll("button[name=remove_person]").forEach(function (b) {
       b.hidden = n < 2;

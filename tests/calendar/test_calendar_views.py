@@ -238,6 +238,46 @@ def test_personal_feed_follows_a_cancellation(client, h, personal):
     assert vevent["STATUS"] == "CANCELLED" and vevent.walk("VALARM") == []
 
 
+@pytest.mark.parametrize("signed_up_in, query, reads", [
+    ("en", "", "en"),  # the URL the manage page shows: the party's language
+    ("ja", "", "ja"),
+    ("en", "?lang=ja", "ja"),  # a language in the URL still wins
+    ("ja", "?lang=en", "en"),
+])
+def test_personal_feed_speaks_the_language_of_the_sign_up(client, h, personal, signed_up_in,
+                                                          query, reads):
+    """An English-speaking family's calendar reminded it 「もうすぐ…」: a calendar app sends
+    no language, so the feed takes the one the party signed up in."""
+    reg, token = personal
+    reg.lang = signed_up_in
+    db.session.commit()
+    cal = h.parse(client.get(f"/calendar/me/{token}.ics{query}",
+                             headers={"Accept-Language": "ja"}).data)
+    (vevent,) = h.vevents(cal)
+    (alarm,) = vevent.walk("VALARM")
+    if reads == "en":
+        assert str(cal["X-WR-CALNAME"]) == "Tsudoi: my sign-ups"
+        assert str(alarm["DESCRIPTION"]).startswith("Soon: ")
+    else:
+        assert str(cal["X-WR-CALNAME"]).startswith("つどい")
+        assert str(alarm["DESCRIPTION"]).startswith("もうすぐ")
+
+
+def test_the_manage_page_shows_the_personal_feed_url_without_a_language(client, make_event,
+                                                                        make_registration,
+                                                                        branch, soon):
+    """The same secret URL as before (subscriptions made earlier keep working); the feed
+    itself knows the party's language."""
+    reg, manage_token = make_registration(make_event(branch, starts_at=soon))
+    reg.lang = "en"
+    token = services.ensure_feed_token(db.session, reg)
+    db.session.commit()
+    page = client.get(f"/r/{manage_token}?lang=ja").get_data(as_text=True)
+    assert f'value="http://localhost/calendar/me/{token}.ics"' in page
+    assert f"webcal://localhost/calendar/me/{token}.ics\"" in page
+    assert client.get(f"/calendar/me/{token}.ics?lang=xx").status_code == 400
+
+
 def test_reminder_setting(make_app, app, h, personal):
     reg, token = personal
     other = make_app(FEED_REMINDER_MINUTES=90)

@@ -46,7 +46,7 @@ def test_family_signs_up_on_a_phone(phone, live_server, make_event, make_registr
     form.locator("#given_name_kana").fill("ｱｵｲ")
     form.locator("#phone").fill("０９０ー１２３４ー５６７８")
     form.locator("select[name='attendees-0-category']").select_option("adult")
-    warning = "form.signup-form .seats-note.notice"
+    warning = "form.signup-form [data-seats-short]"
     assert not page.locator(warning).is_visible()
     for _ in range(3):  # JavaScript adds the rows on the page, no round trip
         page.locator("form.signup-form button[name=add_person]").click()

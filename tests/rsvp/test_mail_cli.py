@@ -54,7 +54,7 @@ def test_confirmation_mail_arrives_with_working_link(client, make_event, signup,
     assert msg["To"] == "hanako@example.jp" and event.title in msg["Subject"]
     body = text_of(msg)
     link = re.search(r"http://\S+/r/\S+", body).group(0)
-    assert link == r.get_json()["manage_url"]
+    assert link == r.get_json()["manage_url"] + "?lang=ja"  # opens in the party's language
     assert "卵" in body and "山田花子" in body
     assert client.get(link).status_code == 200
     lines = body.splitlines()
@@ -73,7 +73,7 @@ def test_promotion_and_lost_link_mails(client, make_event, signup, smtp):
     event = make_event(capacity=2)
     first = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
     second = client.post(f"/api/v1/events/{event.id}/registrations",
-                         json=signup(email="wait@example.jp"))
+                         json=signup(email="wait@example.jp", phone="080-2222-3333"))
     assert second.get_json()["status"] == "waitlisted"
     token = first.get_json()["manage_url"].rsplit("/", 1)[1]
     client.post(f"/r/{token}/cancel", data={"whole": "1"})
@@ -92,7 +92,7 @@ def test_a_larger_capacity_mails_the_parties_it_confirms(client, make_event, mak
     event = make_event(capacity=2)
     client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
     waiting = client.post(f"/api/v1/events/{event.id}/registrations",
-                          json=signup(email="wait@example.jp")).get_json()
+                          json=signup(email="wait@example.jp", phone="080-2222-3333")).get_json()
     assert waiting["status"] == "waitlisted"
     smtp.messages.clear()
     organizer = make_user("organizer", branches=[event.branch])
@@ -146,7 +146,7 @@ def test_a_promotion_is_mailed_in_the_language_of_the_sign_up(client, make_event
     event = make_event(capacity=2, title="子ども食堂")
     first = client.post(f"/api/v1/events/{event.id}/registrations", json=signup())
     english = client.post(f"/api/v1/events/{event.id}/registrations",
-                          json=signup(email="wait@example.jp"),
+                          json=signup(email="wait@example.jp", phone="080-2222-3333"),
                           headers={"Accept-Language": "en"}).get_json()
     assert english["status"] == "waitlisted"
     [waiting] = [m for m in smtp.messages if m["To"] == "wait@example.jp"]
@@ -165,6 +165,116 @@ def test_a_promotion_is_mailed_in_the_language_of_the_sign_up(client, make_event
     # and the canceller's own page stays Japanese
     assert 'lang="ja"' in client.get(f"/events/{event.id}",
                                      headers={"Accept-Language": "ja"}).get_data(as_text=True)
+
+
+def _english_party(client, event) -> dict:
+    """Amy Brown signs up in English (her phone's language) and gets her mail."""
+    payload = {"contact": {"family_name": "Brown", "given_name": "Amy", "family_name_kana": "",
+                           "given_name_kana": "", "phone": "", "email": "amy@example.jp"},
+               "attendees": [{"category": "adult", "allergens": ["egg"]},
+                             {"category": "child"}],
+               "consent": True}
+    r = client.post(f"/api/v1/events/{event.id}/registrations", json=payload,
+                    headers={"Accept-Language": "en"})
+    assert r.status_code == 201
+    return r.get_json()
+
+
+def test_mails_about_a_sign_up_speak_its_language_whatever_phone_asks(client, make_event,
+                                                                       smtp):
+    """An English-speaking family asks for its link and cancels from a phone set to
+    Japanese: the pages answer in Japanese, the mails to the family stay English, and their
+    links open the pages in English."""
+    event = make_event(capacity=10, title="子ども食堂")
+    english = _english_party(client, event)
+    smtp.messages.clear()
+    ja = {"Accept-Language": "ja"}
+
+    answer = client.post("/r/lost", data={"email": "amy@example.jp"}, headers=ja,
+                         follow_redirects=True).get_data(as_text=True)
+    assert "リンクを送りました。メールを確かめてください。" in answer  # the page: Japanese
+    [lost] = smtp.messages
+    assert lost["Subject"] == "Your sign-up link: 子ども食堂"
+    body = text_of(lost)
+    assert body.startswith("Dear Amy Brown,") and "様" not in body and "[Egg]" in body
+    link = re.search(r"http://\S+/r/\S+", body).group(0)
+    assert link.endswith("?lang=en")
+    # opened on the family's own phone, however it is set
+    opened = client.application.test_client().get(link, headers=ja)
+    assert 'lang="en"' in opened.get_data(as_text=True)
+    token = link.rsplit("/", 1)[1].split("?")[0]
+    smtp.messages.clear()
+
+    page = client.post(f"/r/{token}/cancel", data={"whole": "1"}, headers=ja,
+                       follow_redirects=True)
+    assert "申し込みをキャンセルしました。" in page.get_data(as_text=True)
+    [cancelled] = smtp.messages
+    assert cancelled["Subject"] == "Cancelled: 子ども食堂"
+    body = text_of(cancelled)
+    assert body.startswith("Dear Amy Brown,") and "Your sign-up is cancelled" in body
+    assert f"/events/{event.id}?lang=en" in body
+    assert english["status"] == "confirmed"
+
+
+def test_an_edit_that_moves_an_english_party_up_tells_it_in_english(client, make_event,
+                                                                   make_registration, smtp):
+    event = make_event(capacity=2, title="子ども食堂")
+    reg, token = make_registration(event, people=("adult", "adult"), email="ja@example.jp")
+    waiting, _ = make_registration(event, people=("adult",), status="waitlisted",
+                                   email="en@example.jp")
+    waiting.lang = "en"
+    db.session.commit()
+    keep = reg.active_attendees[0]
+    r = client.post(f"/r/{token}/edit", headers={"Accept-Language": "ja"}, data={
+        "family_name": reg.family_name, "given_name": reg.given_name,
+        "family_name_kana": reg.family_name_kana, "given_name_kana": reg.given_name_kana,
+        "phone": reg.phone, "email": reg.email, "attendees-0-id": str(keep.id),
+        "attendees-0-category": "adult"})
+    assert r.status_code == 302
+    [mail] = smtp.messages
+    assert mail["To"] == "en@example.jp" and mail["Subject"] == "A seat is free for you: 子ども食堂"
+    assert "?lang=en" in text_of(mail)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_link_in_a_mail_is_on_a_line_of_its_own(client, auth, make_user, make_event,
+                                                      signup, smtp, lang):
+    """trim_blocks ate the line break after a block tag: "こちら:http://…". Each template,
+    in each language: a URL alone on its line, after its label, a blank line after it."""
+    event = make_event(capacity=2, title="子ども食堂")
+    headers = {"Accept-Language": lang}
+    first = client.post(f"/api/v1/events/{event.id}/registrations", headers=headers,
+                        json=signup(email="first@example.jp")).get_json()
+    client.post(f"/api/v1/events/{event.id}/registrations", headers=headers,
+                json=signup(email="second@example.jp", family_name="佐藤",
+                            family_name_kana="さとう")).get_json()
+    client.post("/r/lost", data={"email": "first@example.jp"})
+    client.post(first["manage_url"].replace("http://localhost", "") + "/cancel",
+                data={"whole": "1"})  # the second party moves up
+    auth.login(make_user("organizer", branches=[event.branch]))
+    client.post(f"/organizer/events/{event.id}/cancel")  # and is told it is called off
+    kinds = {"registered": 0, "lost_link": 0, "cancelled": 0, "promoted": 0,
+             "event_cancelled": 0}
+    subjects = {"ja": (("申し込みを受け付けました", "キャンセル待ちで受け付けました"),
+                       "申し込みページのリンク", "キャンセルしました", "席が空きました",
+                       "中止のお知らせ"),
+                "en": (("Signed up", "On the waiting list"), "Your sign-up link", "Cancelled",
+                       "A seat is free", "Called off")}[lang]
+    assert len(smtp.messages) == 6
+    for msg in smtp.messages:
+        for kind, start in zip(kinds, subjects, strict=True):
+            if msg["Subject"].startswith(start):  # a str or a tuple of them
+                kinds[kind] += 1
+        lines = text_of(msg).splitlines()
+        links = [i for i, line in enumerate(lines) if "://" in line]
+        assert links, msg["Subject"]
+        for i in links:
+            assert re.fullmatch(r"http://localhost/\S+", lines[i]), lines[i]
+            assert lines[i].endswith(f"?lang={lang}"), lines[i]
+            assert lines[i - 1].endswith(":") and "://" not in lines[i - 1], lines[i - 1]
+            assert i + 1 == len(lines) or lines[i + 1] == "", lines[i + 1]
+    assert kinds == {"registered": 2, "lost_link": 1, "cancelled": 1, "promoted": 1,
+                     "event_cancelled": 1}, [m["Subject"] for m in smtp.messages]
 
 
 def test_unreachable_server_does_not_lose_the_signup(app, client, make_event, signup):

@@ -24,6 +24,12 @@ def people(n, category="adult", **extra):
     return [{"category": category, **extra} for _ in range(n)]
 
 
+def family(n):
+    """Another family's contact: the same party (name and phone or e-mail) signs up for an
+    event only once."""
+    return {"phone": f"080-0000-{n:04d}", "email": f"family{n}@example.jp"}
+
+
 def test_register_confirms_and_normalises(make_event, signup, now):
     event = make_event(capacity=10, starts_at=now + timedelta(days=7))
     payload = signup(family_name="山田", family_name_kana="ﾔﾏﾀﾞ", given_name_kana="はなこ",
@@ -91,8 +97,8 @@ def test_latin_name_needs_no_kana(make_event, signup, now, family, given):
 def test_full_party_goes_on_waiting_list_never_split(make_event, signup, now):
     event = make_event(capacity=3, starts_at=now + timedelta(days=7))
     first = reg_(event, signup(attendees=people(2)), now).registration
-    second = reg_(event, signup(attendees=people(2)), now).registration
-    third = reg_(event, signup(attendees=people(1)), now).registration
+    second = reg_(event, signup(attendees=people(2), **family(2)), now).registration
+    third = reg_(event, signup(attendees=people(1), **family(3)), now).registration
     assert (first.status, second.status, third.status) == ("confirmed", "waitlisted",
                                                            "confirmed")
     assert event.seats_taken == 3
@@ -101,8 +107,10 @@ def test_full_party_goes_on_waiting_list_never_split(make_event, signup, now):
 def test_cancellation_promotes_first_party_that_fits(make_event, signup, now):
     event = make_event(capacity=3, starts_at=now + timedelta(days=7))
     a = reg_(event, signup(attendees=people(3)), now).registration
-    big = reg_(event, signup(attendees=people(3)), now + timedelta(minutes=1)).registration
-    small = reg_(event, signup(attendees=people(1)), now + timedelta(minutes=2)).registration
+    big = reg_(event, signup(attendees=people(3), **family(2)),
+               now + timedelta(minutes=1)).registration
+    small = reg_(event, signup(attendees=people(1), **family(3)),
+                 now + timedelta(minutes=2)).registration
     change = services.cancel_registration(db.session, a, now=now + timedelta(hours=1),
                                           attendee_ids=[a.active_attendees[0].id])
     db.session.commit()
@@ -234,7 +242,8 @@ def test_manage_token_of_other_event_refused(make_event, signup, now):
 def test_update_adds_and_removes_people(make_event, signup, now):
     event = make_event(capacity=3, starts_at=now + timedelta(days=7))
     reg = reg_(event, signup(), now).registration  # 2 people
-    waiting = reg_(event, signup(attendees=people(2)), now + timedelta(minutes=1)).registration
+    waiting = reg_(event, signup(attendees=people(2), **family(2)),
+                   now + timedelta(minutes=1)).registration
     kept = reg.active_attendees[1]
     payload = signup(attendees=[{"id": kept.id, "category": "child",
                                  "allergens": ["wheat"]}])
@@ -253,7 +262,7 @@ def test_update_adds_and_removes_people(make_event, signup, now):
 def test_update_refuses_foreign_attendee_ids(make_event, signup, now):
     event = make_event(capacity=10, starts_at=now + timedelta(days=7))
     mine = reg_(event, signup(), now).registration
-    theirs = reg_(event, signup(), now).registration
+    theirs = reg_(event, signup(**family(2)), now).registration
     payload = signup(attendees=[{"id": theirs.active_attendees[0].id, "category": "adult"}])
     with pytest.raises(ValidationFailed):
         services.update_registration(db.session, mine, payload, now=now)
@@ -345,7 +354,38 @@ def test_lost_link_lookup_and_reissue(make_event, signup, make_registration, now
     other, old = make_registration(event, email="x@example.jp")
     new = services.reissue_manage_token(other)
     assert new != old and other.manage_token_hash == token_hash(new)
-    assert services.find_for_lost_link(db.session, "not an email", now=now) == []
+    assert services.find_for_lost_link(db.session, "nobody@example.jp", now=now) == []
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("", "申し込みに使ったメールアドレスを入れてください。"),
+    ("   ", "申し込みに使ったメールアドレスを入れてください。"),
+    ("not an email", "name@example.jp のようなメールアドレスを入れてください。"),
+    ("hanako@", "name@example.jp のようなメールアドレスを入れてください。"),
+    ("a" * 250 + "@example.jp", "長すぎます（254文字まで）。"),
+])
+def test_lost_link_refuses_what_is_no_address(app, typed, message, now):
+    """Told what is wrong, not 'we sent it': only a well-formed address is looked up."""
+    with pytest.raises(ValidationFailed) as exc:
+        services.find_for_lost_link(db.session, typed, now=now)
+    assert [str(m) for m in exc.value.fields["email"]] == [message]
+
+
+def test_a_sign_up_of_a_cancelled_event_cannot_be_cancelled(make_event, make_registration,
+                                                           now):
+    """Called off already: cancelling would change nothing for the party, and must not move
+    a waiting party up into an event that will not happen."""
+    event = make_event(capacity=1, starts_at=now + timedelta(days=7))
+    reg, _ = make_registration(event, people=("adult",))
+    waiting, _ = make_registration(event, people=("adult",), status="waitlisted")
+    event.status = "cancelled"
+    db.session.commit()
+    with pytest.raises(Conflict) as exc:
+        services.cancel_registration(db.session, reg, now=now)
+    assert exc.value.code == "event_cancelled"
+    db.session.rollback()
+    assert reg.status == "confirmed" and waiting.status == "waitlisted"
+    assert event.seats_taken == 1
 
 
 def test_more_seats_promote_the_waiting_list(make_event, make_user, signup, now):
@@ -353,7 +393,7 @@ def test_more_seats_promote_the_waiting_list(make_event, make_user, signup, now)
 
     event = make_event(capacity=2, starts_at=now + timedelta(days=7))
     reg_(event, signup(attendees=people(2)), now)
-    waiting = reg_(event, signup(attendees=people(2)), now).registration
+    waiting = reg_(event, signup(attendees=people(2), **family(2)), now).registration
     admin = make_user("admin")
     events.update_event(db.session, admin, event, {"capacity": 3}, now=now)
     assert waiting.status == "waitlisted"  # 1 more seat: the family of 2 still waits whole

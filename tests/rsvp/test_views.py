@@ -116,7 +116,7 @@ def test_seats_short_warned_before_sending(client, make_event, make_registration
 def test_full_event_waitlists(client, make_event, make_registration):
     event = make_event(capacity=2)
     make_registration(event, people=("adult", "adult"))
-    r = client.post(f"/events/{event.id}/signup", data=form_data())
+    r = client.post(f"/events/{event.id}/signup", data=form_data(phone="080-2222-3333"))
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     reg = db.session.scalar(sa.select(Registration).where(Registration.email != "hanako@example.org"))
     assert reg.status == "waitlisted" and "qr.svg" not in page
@@ -296,7 +296,8 @@ def test_form_rate_limit_spares_post_backs(make_app, make_event):
     client = app.test_client()
     for _ in range(3):
         assert client.post(path, data=form_data(add_person="1")).status_code == 200
-    codes = [client.post(path, data=form_data(idempotency_key=f"k{i}", email=f"{i}@ex.jp"))
+    codes = [client.post(path, data=form_data(idempotency_key=f"k{i}", email=f"{i}@ex.jp",
+                                              phone=f"080-0000-000{i}"))
              .status_code for i in range(3)]
     assert codes == [302, 302, 429]
 
