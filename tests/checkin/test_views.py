@@ -88,6 +88,8 @@ def test_staff_sees_party_alerts_and_due(client, auth, door, make_registration):
     assert "山田" in body and "ヤマダ" in body
     assert "alert-banner" in body and "⚠" in body
     assert 'name="attendee"' in body
+    # the big button admits everyone whatever is ticked, and says so; ticks have their own
+    assert "全員（2人）を受付" in body and "チェックした人を受付" in body
 
 
 def test_unknown_ticket_for_staff_is_404(client, auth, door):
