@@ -56,13 +56,14 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
 def notify_event_cancelled(event) -> tuple[int, int]:
     """Tell each party still signed up or waiting that the event is called off (after the
     commit that cancelled it), by mail in the language it signed up in. Returns (mailed,
-    without an address): the organizer phones the others."""
+    without an address): the organizer phones the others. A walk-in party with no address
+    is not counted: it came to the door, and the door asked for no number to call."""
     mailed = unreachable = 0
     for reg in services.list_registrations(db.session, event):
         if reg.status == RegistrationStatus.cancelled:
             continue
         if not reg.email:
-            unreachable += 1
+            unreachable += not reg.is_walk_in
             continue
         lang = party_lang(reg)
         with speaking(lang):

@@ -327,6 +327,8 @@ def test_calling_off_an_event_tells_every_party_in_its_language(client, auth, ma
     english, _ = make_registration(event, people=("adult",), email="en@example.jp")
     english.lang = "en"
     make_registration(event, people=("adult",), email="")  # signed up by phone
+    walk_in, _ = make_registration(event, people=("adult",), email="", phone="")
+    walk_in.is_walk_in = True  # came to the door: no number to call, not one to phone
     make_registration(event, people=("adult", "adult"), status="waitlisted",
                       email="wait@example.jp")
     gone, token = make_registration(event, people=("adult",), email="gone@example.jp")
