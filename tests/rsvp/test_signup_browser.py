@@ -21,6 +21,16 @@ def fill_contact(form, family="山田", given="葵"):
     form.locator("#phone").fill("090-1234-5678")
 
 
+def open_form(page, base: str, event_id: int, *, adult: bool = True, given="葵"):
+    """The event's page with the contact filled in (and the first person an adult)."""
+    page.goto(f"{base}/events/{event_id}")
+    form = page.locator("form.signup-form")
+    fill_contact(form, given=given)
+    if adult:
+        form.locator("select[name='attendees-0-category']").select_option("adult")
+    return form
+
+
 def send(page):
     page.locator("form.signup-form button[type=submit].primary").click()
     page.wait_for_load_state("load")
@@ -40,10 +50,7 @@ def test_back_and_send_again_is_refused_with_what_was_typed(phone, live_server, 
     event_id = event.id
     db.session.commit()
     page = phone
-    page.goto(f"{live_server.url}/events/{event_id}")
-    form = page.locator("form.signup-form")
-    fill_contact(form)
-    form.locator("select[name='attendees-0-category']").select_option("adult")
+    form = open_form(page, live_server.url, event_id)
     send(page)
     manage = page.url.split("#")[0]
     assert "/r/" in manage
@@ -77,10 +84,7 @@ def test_a_kept_page_sent_again_with_changes_offers_the_sign_up(phone, live_serv
     event_id = event.id
     db.session.commit()
     page = phone
-    page.goto(f"{live_server.url}/events/{event_id}")
-    form = page.locator("form.signup-form")
-    fill_contact(form)
-    form.locator("select[name='attendees-0-category']").select_option("adult")
+    form = open_form(page, live_server.url, event_id)
     sent = page.evaluate("""async () => {
         const form = document.querySelector("form.signup-form");
         const r = await fetch(form.action, {method: "POST", body: new FormData(form)});
@@ -112,10 +116,7 @@ def test_a_person_added_and_left_empty_is_asked_for_not_dropped(phone, live_serv
     several_id, one_id = several.id, one.id
     db.session.commit()
     page = phone
-    page.goto(f"{live_server.url}/events/{several_id}")
-    form = page.locator("form.signup-form")
-    fill_contact(form)
-    form.locator("select[name='attendees-0-category']").select_option("adult")
+    form = open_form(page, live_server.url, several_id)
     count = form.locator("[data-party-count]")
     assert count.inner_text() == "1人で申し込みます。"
     form.locator("button[name=add_person]").click()
@@ -132,9 +133,7 @@ def test_a_person_added_and_left_empty_is_asked_for_not_dropped(phone, live_serv
     assert registrations(several_id) == [("confirmed", 2)]
 
     # one category: the row added has it already, and the page says two people
-    page.goto(f"{live_server.url}/events/{one_id}")
-    form = page.locator("form.signup-form")
-    fill_contact(form, given="陽")
+    form = open_form(page, live_server.url, one_id, adult=False, given="陽")
     form.locator("button[name=add_person]").click()
     assert form.locator("[data-party-count]").inner_text() == "2人で申し込みます。"
     assert form.locator("legend").filter(has_text="参加する人").inner_text() == "参加する人（2人）"
@@ -149,10 +148,7 @@ def test_a_party_larger_than_the_event_is_told_so_before_and_after(phone, live_s
     event_id = event.id
     db.session.commit()
     page = phone
-    page.goto(f"{live_server.url}/events/{event_id}")
-    form = page.locator("form.signup-form")
-    fill_contact(form)
-    form.locator("select[name='attendees-0-category']").select_option("adult")
+    form = open_form(page, live_server.url, event_id)
     too_large, short = form.locator("[data-too-large]"), form.locator("[data-seats-short]")
     for i in range(1, 4):
         form.locator("button[name=add_person]").click()
