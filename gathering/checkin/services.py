@@ -277,7 +277,7 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
         result["change"] = change
         money = fees.totals(session, reg)
     result["amount_due"] = fees.amount_due(reg)
-    result["balance"] = result["amount_due"] - money.paid
+    result["balance"] = fees.balance_of(result["amount_due"], money)
     if nonce:
         idempotency.save_record(session, _scope(event), nonce, result)
     return Admission(result, reg, money)

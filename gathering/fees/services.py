@@ -29,13 +29,13 @@ from sqlalchemy.orm import object_session, selectinload
 
 from gathering.accounts.models import Branch, User
 from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from gathering.events.models import Event, FeeBasis
+from gathering.events.models import Event, EventStatus, FeeBasis
 from gathering.extensions import lock_for_write
 from gathering.fees.models import CashCount, Payment, PaymentMethod, Receipt
 from gathering.formatting import format_day
 from gathering.i18n import current_lang
 from gathering.japanese import normalize_name, normalize_text
-from gathering.rsvp.models import Attendee, Registration
+from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
 from gathering.security import new_token
 from gathering.timeutil import TOKYO, to_local, utcnow
 
@@ -65,8 +65,12 @@ def _max_amount() -> int:
 def amount_due(registration: Registration) -> int:
     """What the party owes: everyone registered, or only those who came (the event decides).
 
-    A waiting or cancelled party owes nothing unless someone of it was admitted.
+    Nothing is due for a cancelled event or a cancelled sign-up (neither can take a payment
+    or a waiver, so anything due there could never be settled): money already paid for it
+    is to be paid back. A waiting party owes nothing unless someone of it was admitted.
     """
+    if registration.event.is_cancelled or registration.status == "cancelled":
+        return 0
     people = registration.active_attendees
     if registration.event.fee_basis == FeeBasis.attended or registration.status != "confirmed":
         people = [a for a in people if a.checked_in_at is not None]
@@ -120,9 +124,21 @@ def totals(session, registration: Registration) -> Totals:
     return Totals(int(row[0] or 0), int(row[1] or 0))
 
 
+def balance_of(due: int, money: Totals) -> int:
+    """Due − paid: positive means still owed, negative means money to pay back.
+
+    What is paid back is money, so never more than was received: a waiver beyond what is
+    now due (the event was cancelled after it, or a check-in undone) simply lapses.
+    """
+    owed = due - money.paid
+    if owed >= 0:
+        return owed
+    return -min(-owed, max(money.received, 0))
+
+
 def balance(session, registration: Registration) -> int:
-    """Due − paid: positive means still owed, negative means overpaid."""
-    return amount_due(registration) - paid(session, registration)
+    """``balance_of()`` the party: positive is still owed, negative is to pay back."""
+    return balance_of(amount_due(registration), totals(session, registration))
 
 
 def parse_yen(text, *, field_name: str = "amount", allow_zero: bool = False) -> int:
@@ -478,7 +494,7 @@ class PartyMoney:
 
     @property
     def balance(self) -> int:
-        return self.due - self.paid
+        return balance_of(self.due, Totals(self.paid, self.received))
 
 
 @dataclass
@@ -627,17 +643,17 @@ def record_cash_count(session, event: Event, counted: int, *, float_amount: int 
     """Record the cash counted at the end (the till, change float included). A recount is a
     new row; the latest one counts. Organizers only.
 
+    The till may hold less than its change float: cash refunds paid out of it (400円 back,
+    100円 taken: the ledger expects −300円) or a real shortfall. Both are counts to record;
+    the difference against the ledger is what the page shows. Only amounts that cannot be
+    counted (negative, fractional, above ``MAX_PAYMENT_YEN``) are refused.
+
     Raises ValidationFailed (invalid_amount, unknown_volunteer, too_long) or Forbidden.
     """
     if user is not None and not user.can_manage_branch(event.branch_id):
         raise Forbidden(code="forbidden")
     _check_amount(counted, "counted", allow_zero=True)
     _check_amount(float_amount, "float_amount", allow_zero=True)
-    if float_amount > counted:
-        raise ValidationFailed(
-            _l("The counted cash cannot be less than the change float."),
-            fields={"counted": [_l("The counted cash cannot be less than the change float.")]},
-            code="invalid_amount")
     note = _text(note, MAX_NOTE, "note")
     if volunteer is not None and volunteer not in event_staff(session, event):
         raise ValidationFailed(fields={"volunteer_id": [_l("Choose someone of this group.")]},
@@ -691,6 +707,47 @@ def month_money(session, branch_ids, month: str | None, now=None
     return first, rows, total
 
 
+def event_status_label(event: Event) -> str:
+    """How a report names an event's state: held (published), cancelled (中止) or draft
+    (下書き). A subsidy report counts only the sessions that took place."""
+    if event.status == EventStatus.published:
+        return _("Held")
+    try:
+        return str(EventStatus(event.status).label)
+    except ValueError:
+        return event.status
+
+
+def registration_status_label(registration: Registration) -> str:
+    """A sign-up's state in words (a cancelled sign-up is 申込取消, not the event's 中止)."""
+    try:
+        return str(RegistrationStatus(registration.status).label)
+    except ValueError:
+        return registration.status
+
+
+class EventCounts(NamedTuple):
+    """How many of a month's events took place (published), were cancelled, are drafts."""
+
+    held: int
+    cancelled: int
+    draft: int
+
+    def text(self) -> str:
+        if self.draft:
+            return _("Events held: %(held)d · cancelled: %(cancelled)d · drafts: %(draft)d",
+                     held=self.held, cancelled=self.cancelled, draft=self.draft)
+        return _("Events held: %(held)d · cancelled: %(cancelled)d", held=self.held,
+                 cancelled=self.cancelled)
+
+
+def count_events(rows: list[tuple[Event, MoneySummary]]) -> EventCounts:
+    statuses = [event.status for event, _summary in rows]
+    return EventCounts(statuses.count(EventStatus.published),
+                       statuses.count(EventStatus.cancelled),
+                       statuses.count(EventStatus.draft))
+
+
 # ---------------------------------------------------------------------------------------
 # CSV (UTF-8 with BOM, so spreadsheet programs read the Japanese)
 
@@ -739,7 +796,8 @@ def balances_csv(session, event: Event) -> bytes:
               _("Due (yen)"), _("Received (yen)"), _("Waived (yen)"), _("Refunded (yen)"),
               _("Balance (yen)")]
     _summary, lines = event_money(session, event)
-    rows = [[p.registration.id, p.registration.status, p.registration.full_name,
+    rows = [[p.registration.id, registration_status_label(p.registration),
+             p.registration.full_name,
              p.registration.full_name_kana, p.registration.party_size, p.due, p.received,
              p.waived, p.refunded, p.balance] for p in lines]
     return to_csv(header, rows)
@@ -763,14 +821,15 @@ def month_csv(rows: list[tuple[Event, MoneySummary]]) -> bytes:
     header = [_("Date"), _("Japanese era"), _("Fiscal year"), _("Event"), _("Group"),
               _("Parties"), _("Due (yen)"), _("Cash (yen)"), _("Bank transfer (yen)"),
               _("Online (yen)"), _("Refunds (yen)"), _("Waived (yen)"), _("Net income (yen)"),
-              _("Outstanding (yen)")]
+              _("Outstanding (yen)"), _("Status")]  # new columns go last: sheets read by place
     out = []
     for event, s in rows:
         day = to_local(event.starts_at).date()
         out.append([day.isoformat(), f"{japanese_era(day)}{day.month}月{day.day}日",
                     f"{fiscal_year(day)}", event.title, event.branch.name, s.parties, s.due,
                     s.income["cash"], s.income["bank_transfer"], s.income["online"],
-                    s.refunds_total, s.waived, s.net, s.outstanding])
+                    s.refunds_total, s.waived, s.net, s.outstanding,
+                    event_status_label(event)])
     return to_csv(header, out)
 
 
@@ -834,7 +893,7 @@ class ReceiptFigures(NamedTuple):
 def receipt_figures(session, registration: Registration) -> ReceiptFigures:
     """``received``, the receipt's amount and what is to be paid back, in one statement."""
     money = totals(session, registration)
-    to_pay_back = max(0, money.paid - amount_due(registration))
+    to_pay_back = max(0, -balance_of(amount_due(registration), money))
     return ReceiptFigures(money.received, max(0, money.received - to_pay_back), to_pay_back)
 
 

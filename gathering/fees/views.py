@@ -33,7 +33,7 @@ from gathering.fees.forms import ENTRY_KINDS, CashCountForm, LedgerEntryForm, Re
 from gathering.fees.models import PaymentMethod, Receipt
 from gathering.formatting import format_yen
 from gathering.i18n import current_lang
-from gathering.rsvp.models import Registration, RegistrationStatus
+from gathering.rsvp.models import Registration
 from gathering.rsvp.services import get_registration_by_manage_token
 from gathering.security import new_token
 from gathering.timeutil import to_local, utcnow
@@ -121,7 +121,8 @@ def _render_money(event, entry_form=None, count_form=None, status=200, offer=Non
         counts=services.list_cash_counts(db.session, event),
         entry_form=entry_form, offer=offer,
         count_form=_count_form(event, count_form), methods=PaymentMethod,
-        change_due=services.change_due, statuses=RegistrationStatus), status
+        change_due=services.change_due, status_label=services.registration_status_label), \
+        status
 
 
 @bp.get("/organizer/events/<int:event_id>/money")
@@ -291,6 +292,8 @@ def month():
     nxt = (first + timedelta(days=32)).strftime("%Y-%m")
     return render_template("fees/money_month.html", branches=branches, slug=slug, first=first,
                            rows=rows, total=total, prev=prev, next=nxt,
+                           counts=services.count_events(rows),
+                           status_label=services.event_status_label,
                            month=first.strftime("%Y-%m"))
 
 

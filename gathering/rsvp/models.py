@@ -25,7 +25,8 @@ class RegistrationStatus(enum.StrEnum):
         return {
             RegistrationStatus.confirmed: _l("Confirmed"),
             RegistrationStatus.waitlisted: _l("Waiting list"),
-            RegistrationStatus.cancelled: _l("Cancelled"),
+            # 申込取消: a sign-up is withdrawn; 中止 ("Cancelled") is the event's
+            RegistrationStatus.cancelled: _l("Sign-up cancelled"),
         }[self]
 
 

@@ -51,7 +51,7 @@ def registration_json(session, reg, money: fees.Totals | None = None) -> dict:
         #: what the party owes if everyone comes (the door's expectation)
         "amount_expected": expected,
         "paid": paid,
-        "balance": due - paid,
+        "balance": fees.balance_of(due, money),
         "created_at": _iso(reg.created_at),
         "promoted_at": _iso(reg.promoted_at),
         "cancelled_at": _iso(reg.cancelled_at),

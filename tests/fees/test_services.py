@@ -306,13 +306,42 @@ def test_cash_count_per_volunteer_and_difference(cafeteria, make_registration, o
     assert db.session.scalar(sa.select(sa.func.count(CashCount.id))) == 3
 
 
+def test_cash_count_below_the_float_after_a_cash_refund_matches(cafeteria, make_registration,
+                                                                organizer, admit, now):
+    """400円 paid back from the till and 100円 taken: the ledger expects −300円 of the till,
+    so 700円 counted with a 1,000円 float is a match, not a malformed count."""
+    back, _ = make_registration(cafeteria, people=("adult",))
+    fees.record_payment(db.session, back, 400, "bank_transfer", user=organizer, now=now,
+                        received_on=now.date())
+    fees.record_refund(db.session, back, 400, "cash", user=organizer)
+    came, _ = make_registration(cafeteria, people=("adult",))
+    admit(came, now)
+    fees.record_payment(db.session, came, 100, "cash", user=organizer)
+    fees.record_cash_count(db.session, cafeteria, 700, float_amount=1000, user=organizer)
+    line = fees.cash_position(db.session, cafeteria)[0]
+    assert (line.expected, line.counted, line.difference) == (-300, -300, 0)
+
+
+def test_cash_count_short_by_more_than_the_takings_is_recorded(cafeteria, make_registration,
+                                                               organizer, admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 300, "cash", user=organizer)
+    fees.record_cash_count(db.session, cafeteria, 600, float_amount=1000, user=organizer)
+    line = fees.cash_position(db.session, cafeteria)[0]
+    assert (line.expected, line.counted, line.difference) == (300, -400, -700)
+    assert db.session.scalar(sa.select(sa.func.count(CashCount.id))) == 1
+
+
 def test_cash_count_refusals(cafeteria, organizer, volunteer, make_user):
     with pytest.raises(ValidationFailed) as exc:
         fees.record_cash_count(db.session, cafeteria, -1, user=organizer)
     assert exc.value.code == "invalid_amount"
-    with pytest.raises(ValidationFailed) as exc:
-        fees.record_cash_count(db.session, cafeteria, 100, float_amount=500, user=organizer)
-    assert exc.value.code == "invalid_amount"
+    for counted, float_amount in ((0, -1), (10**9, 0), (100, 10**9), (1.5, 0), ("100", 0)):
+        with pytest.raises(ValidationFailed) as exc:
+            fees.record_cash_count(db.session, cafeteria, counted, float_amount=float_amount,
+                                   user=organizer)
+        assert exc.value.code == "invalid_amount"
     with pytest.raises(ValidationFailed) as exc:
         fees.record_cash_count(db.session, cafeteria, 100, volunteer=make_user("volunteer"),
                                user=organizer)
@@ -618,3 +647,88 @@ def test_month_is_read_as_people_write_it(month):
     first, start, end = fees.month_bounds(month)
     assert (first.year, first.month) == (2026, 12)
     assert (start.month, end.year, end.month) == (12, 2027, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# A cancelled event, or a cancelled sign-up: nothing is due, money paid is to pay back
+
+
+@pytest.fixture
+def everyone_pays(cafeteria, make_event):
+    """申込した人全員が払う, 500円 a person, in the cafeteria's branch, in December 2026."""
+    return make_event(cafeteria.branch, fee_basis="registered",
+                      starts_at=cafeteria.starts_at + timedelta(days=7),
+                      fees=[{"code": "adult", "label": "おとな", "amount": 500}])
+
+
+def _cancel(event):
+    event.status = "cancelled"
+    db.session.commit()
+
+
+def test_nothing_is_due_once_the_event_is_cancelled(everyone_pays, make_registration):
+    reg, _ = make_registration(everyone_pays, people=("adult",))
+    assert fees.amount_due(reg) == 500 and fees.balance(db.session, reg) == 500
+    _cancel(everyone_pays)
+    assert fees.amount_due(reg) == 0 and fees.balance(db.session, reg) == 0
+    summary, lines = fees.event_money(db.session, everyone_pays)
+    assert (summary.due, summary.outstanding, summary.overpaid) == (0, 0, 0)
+    assert [p.balance for p in lines] == [0]
+
+
+def test_a_cancelled_sign_up_owes_nothing_even_with_someone_admitted(cafeteria,
+                                                                     make_registration,
+                                                                     admit, now):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    assert fees.amount_due(reg) == 300
+    reg.status = "cancelled"  # it can take no payment nor waiver: nothing may stay owed
+    db.session.flush()
+    assert fees.amount_due(reg) == 0
+
+
+def test_money_paid_for_a_cancelled_event_is_to_pay_back(everyone_pays, make_registration,
+                                                         organizer, now):
+    reg, _ = make_registration(everyone_pays, people=("adult",))
+    fees.record_payment(db.session, reg, 500, "bank_transfer", user=organizer, now=now,
+                        received_on=now.date())
+    issued = fees.issue_receipt(db.session, reg, user=organizer, now=now)
+    db.session.commit()
+    _cancel(everyone_pays)
+    assert fees.balance(db.session, reg) == -500
+    summary, _lines = fees.event_money(db.session, everyone_pays)
+    assert (summary.outstanding, summary.overpaid) == (0, 500)
+    figures = fees.receipt_figures(db.session, reg)
+    assert (figures.amount, figures.to_pay_back) == (0, 500)
+    with pytest.raises(Conflict) as exc:  # no new receipt for money owed back
+        fees.issue_receipt(db.session, reg, user=organizer, reissue=True, now=now)
+    assert exc.value.code == "nothing_due"
+    assert fees.list_receipts(db.session, reg) == [issued]  # the one issued before stays
+    fees.record_refund(db.session, reg, 500, "bank_transfer", user=organizer)
+    assert fees.balance(db.session, reg) == 0
+
+
+def test_a_waiver_before_the_cancellation_lapses_and_is_no_money_to_pay_back(
+        everyone_pays, make_registration, organizer, now):
+    waived, _ = make_registration(everyone_pays, people=("adult",))
+    fees.waive(db.session, waived, reason="減免", user=organizer)
+    part, _ = make_registration(everyone_pays, people=("adult",))
+    fees.record_payment(db.session, part, 300, "bank_transfer", user=organizer, now=now,
+                        received_on=now.date())
+    fees.waive(db.session, part, reason="減免", user=organizer)  # the other 200円
+    db.session.commit()
+    _cancel(everyone_pays)
+    assert fees.balance(db.session, waived) == 0
+    assert fees.balance(db.session, part) == -300  # the money, not the waiver
+    summary, lines = fees.event_money(db.session, everyone_pays)
+    assert [p.balance for p in lines] == [0, -300]
+    assert (summary.outstanding, summary.overpaid) == (0, 300)
+    assert fees.receipt_figures(db.session, part).to_pay_back == 300
+
+
+def test_month_money_owes_nothing_for_a_cancelled_event(everyone_pays, make_registration,
+                                                        organizer):
+    make_registration(everyone_pays, people=("adult",))
+    _cancel(everyone_pays)
+    _first, rows, total = fees.month_money(db.session, [everyone_pays.branch_id], "2026-12")
+    assert total.outstanding == 0 and total.due == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+from datetime import timedelta
 
 import pypdf
 import pytest
@@ -192,6 +194,34 @@ def test_cash_count_shows_the_difference(client, auth, cafeteria, paid_party, or
                            data={"volunteer_id": 0, "counted": "abc"})
     assert response.status_code == 422
     assert _count(CashCount) == 1
+
+
+def test_cash_count_below_the_float_is_recorded_and_compared(client, auth, cafeteria,
+                                                             make_registration, admit, now,
+                                                             organizer):
+    back, _ = make_registration(cafeteria, people=("adult",))
+    fees.record_payment(db.session, back, 400, "bank_transfer", user=organizer, now=now,
+                        received_on=now.date())
+    fees.record_refund(db.session, back, 400, "cash", user=organizer)
+    came, _ = make_registration(cafeteria, people=("adult",))
+    admit(came, now)
+    fees.record_payment(db.session, came, 100, "cash", user=organizer)
+    db.session.commit()
+    auth.login(organizer)
+    url = f"/organizer/events/{cafeteria.id}/money/cash-counts"
+    response = client.post(url, data={"volunteer_id": 0, "counted": "700",
+                                      "float_amount": "1000"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "つり銭準備金より少なく" not in html
+    assert "現金は台帳と一致しました。" in html and "一致" in html
+    # a real shortfall larger than the takings: recorded, and said plainly
+    response = client.post(url, data={"volunteer_id": 0, "counted": "500",
+                                      "float_amount": "1000"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "200円 不足" in html
+    assert _count(CashCount) == 2
 
 
 def test_csv_exports(client, auth, cafeteria, paid_party, organizer):
@@ -503,3 +533,63 @@ def test_door_page_shows_a_refund_due_after_an_undo(client, auth, cafeteria, pai
         assert link in html
     else:
         assert link not in html and "主催者" in html
+
+
+# ---------------------------------------------------------------------------------------
+# A cancelled event: nothing owed anywhere; the month report marks cancelled and drafts
+
+
+@pytest.fixture
+def called_off(cafeteria, make_event, make_registration):
+    """申込した人全員が払う, one 500円 party, in December 2026, then cancelled."""
+    event = make_event(cafeteria.branch, fee_basis="registered", title="12月の上映会",
+                       starts_at=cafeteria.starts_at + timedelta(days=7),
+                       fees=[{"code": "adult", "label": "おとな", "amount": 500}])
+    reg, _ = make_registration(event, people=("adult",))
+    event.status = "cancelled"
+    db.session.commit()
+    return event, reg
+
+
+def test_a_cancelled_event_shows_nothing_owed(client, auth, called_off, organizer, api_token):
+    event, reg = called_off
+    auth.login(organizer)
+    html = client.get(f"/organizer/events/{event.id}/money").get_data(as_text=True)
+    assert "このイベントは中止です。支払う必要のある参加費はありません。" in html
+    assert "500円 未収" not in html and "500円" not in html
+    month = client.get("/organizer/money?month=2026-12").get_data(as_text=True)
+    assert "500円" not in month
+    text = client.get("/organizer/money.csv?month=2026-12").data.decode("utf-8-sig")
+    row = next(r for r in csv.reader(io.StringIO(text)) if r[3] == "12月の上映会")
+    assert row[6] == "0" and row[13] == "0"  # due, outstanding
+    balances = client.get(f"/organizer/events/{event.id}/money/balances.csv")
+    rows = list(csv.reader(io.StringIO(balances.data.decode("utf-8-sig"))))
+    assert rows[1][5] == "0" and rows[1][9] == "0"
+    body = client.get(f"/api/v1/registrations/{reg.id}", headers=api_token(organizer)).get_json()
+    assert (body["amount_due"], body["balance"]) == (0, 0)
+
+
+def test_month_report_marks_cancelled_and_draft_events(client, auth, cafeteria, paid_party,
+                                                       called_off, make_event, organizer):
+    make_event(cafeteria.branch, status="draft", title="下書きの会",
+               starts_at=cafeteria.starts_at + timedelta(days=10))
+    auth.login(organizer)
+    html = client.get("/organizer/money?month=2026-12").get_data(as_text=True)
+    assert '<span class="badge">中止</span>' in html and '<span class="badge">下書き</span>' in html
+    assert "開催 1回・中止 1回・下書き 1件" in html
+    text = client.get("/organizer/money.csv?month=2026-12").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["日付", "和暦", "年度"] and rows[0][-1] == "状態"
+    assert len(rows[0]) == 15
+    assert {r[3]: r[-1] for r in rows[1:]} == {cafeteria.title: "開催", "12月の上映会": "中止",
+                                               "下書きの会": "下書き"}
+
+
+def test_balances_csv_status_is_in_the_csv_language(client, auth, cafeteria, paid_party,
+                                                    organizer):
+    auth.login(organizer)
+    text = client.get(f"/organizer/events/{cafeteria.id}/money/balances.csv").data.decode(
+        "utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][1] == "状態" and rows[1][1] == "参加確定"
+    assert "confirmed" not in text
