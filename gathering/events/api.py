@@ -25,7 +25,7 @@ from gathering.errors import ValidationFailed
 from gathering.events import services
 from gathering.events.models import EventKind
 from gathering.extensions import db, limiter
-from gathering.rsvp.mails import notify_event_cancelled, notify_promoted
+from gathering.rsvp.mails import notify_event_cancelled, notify_event_moved, notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
 
 
@@ -170,12 +170,15 @@ def update_event(event_id: int):
         raise ValidationFailed(fields={"branch": [_l("An event cannot move to another branch.")]})
     event = services.get_event_for_user(db.session, event_id, user)
     was_cancelled = event.is_cancelled
+    old_times = (event.starts_at, event.ends_at)
     cleaned = services.clean_event_data(data, partial=True)
     promoted = services.update_event(db.session, user, event, cleaned)
     db.session.commit()
     notify_promoted(promoted)
     if event.is_cancelled and not was_cancelled:  # called off: the families are told
         notify_event_cancelled(event)
+    elif (event.starts_at, event.ends_at) != old_times:  # moved: so are they
+        notify_event_moved(event, *old_times)
     return jsonify(event_json(event))
 
 

@@ -565,12 +565,13 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
                           "Cancel it instead."), code="has_registrations")
     before = {k: getattr(event, k) for k in SCHEDULE_FIELDS}
     before_capacity = event.capacity if event.capacity is not None else 0
+    data = _with_window_moved(event, data)
     starts = data.get("starts_at", event.starts_at)
     ends = data.get("ends_at", event.ends_at)
     opens = data.get("signup_opens_at", event.signup_opens_at)
     closes = data.get("signup_closes_at", event.signup_closes_at)
     _check_times(starts, ends, opens, closes)
-    if "capacity" in data and data["capacity"] is not None and data["capacity"] < event.seats_taken:
+    if _lowers_below_taken(event, data.get("capacity", event.capacity)):
         raise Conflict(
             _l("%(n)d people are already confirmed; the capacity cannot be lower.",
                n=event.seats_taken), code="capacity_below_confirmed")
@@ -598,6 +599,36 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
 
         return promote_waitlist(session, event, now=now or utcnow())  # new seats: who waits
     return []
+
+
+def _lowers_below_taken(event: Event, capacity: int | None) -> bool:
+    """Whether ``capacity`` lowers the event's seats below the people already confirmed.
+
+    Only a lowering is refused: an event the door overbooked (walk-ins beyond capacity)
+    keeps its capacity, or gets a larger one, through any edit of its other fields."""
+    if capacity is None or capacity >= event.seats_taken:
+        return False
+    return event.capacity is None or capacity < event.capacity
+
+
+def _with_window_moved(event: Event, data: dict) -> dict:
+    """The edit, with the sign-up window moved along when the start moves.
+
+    A sign-up window the edit leaves as it was (absent, or sent back unchanged by the form)
+    keeps its distance to the start: moving 2/3 to 2/10 moves a deadline of 2/2 19:00 to
+    2/9 19:00. For a date of a series that is the series rule (``_occurrence_fields``:
+    days and hours before the start) applied to the new start. A window the organizer
+    changed in the same edit is theirs and stays as typed."""
+    new_start = data.get("starts_at")
+    if new_start is None or new_start == event.starts_at:
+        return data
+    shift = new_start - event.starts_at
+    moved = dict(data)
+    for key in ("signup_opens_at", "signup_closes_at"):
+        current = getattr(event, key)
+        if current is not None and data.get(key, current) == current:
+            moved[key] = current + shift
+    return moved
 
 
 def publish_event(session, user: User, event: Event) -> Event:
@@ -766,6 +797,13 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     occurrences this edit cancelled, whose parties the caller tells after its commit
     (``gathering.rsvp.mails.notify_event_cancelled``). Dates cancelled before are not
     affected, so an edit sent again cancels (and tells) nobody twice.
+
+    A larger capacity moves the waiting list up on each date whose seats grew
+    (``promoted``: the parties confirmed, mailed by the caller with ``notify_promoted``). A
+    capacity is never lowered below the people confirmed (such a date keeps what it needs)
+    and an overbooked date is not raised by it. ``moved_events`` lists (event, old start,
+    old end) of the dates with sign-ups that a new time moved, for
+    ``notify_event_moved`` after the commit.
     """
     check_can_manage(user, series.branch_id)
     if lock_for_write(session):
@@ -790,6 +828,8 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     _reanchor_same_day(session, series, affected, keep)
     result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
     cancelled: list[Event] = []
+    grown: list[Event] = []
+    moved: list[tuple[Event, datetime, datetime]] = []
     for event in affected:
         if event.original_starts_at not in keep:
             if registrations_count(session, event):
@@ -802,8 +842,15 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
                 result["removed"] += 1
             continue
         fields = _occurrence_fields(series, event.original_starts_at)
-        if fields["capacity"] is not None and fields["capacity"] < event.seats_taken:
-            fields["capacity"] = event.seats_taken
+        if _lowers_below_taken(event, fields["capacity"]):
+            # never below the people confirmed, and never raised by an edit that lowers it
+            # (an overbooked date keeps the capacity it had)
+            fields["capacity"] = (event.seats_taken if event.capacity is None
+                                  else max(fields["capacity"],
+                                           min(event.capacity, event.seats_taken)))
+        old_times = (event.starts_at, event.ends_at)
+        grew = event.capacity is not None and (fields["capacity"] is None
+                                               or fields["capacity"] > event.capacity)
         changed = any(getattr(event, k) != v for k, v in fields.items()
                       if k in ("starts_at", "ends_at", "venue_id"))
         for key, value in fields.items():
@@ -814,10 +861,21 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
         set_fees(session, event, series.fee_template or [])
         if changed:
             event.sequence += 1
+        if grew:
+            grown.append(event)
+        if (event.starts_at, event.ends_at) != old_times and registrations_count(session,
+                                                                                   event):
+            moved.append((event, *old_times))
         result["updated"] += 1
     session.flush()
+    from gathering.rsvp.services import promote_waitlist
+
+    promoted = [reg for event in grown if event.is_published
+                for reg in promote_waitlist(session, event, now=now)]
     result["created"] = len(materialise_series(session, series, now=now, months=months))
     result["cancelled_events"] = cancelled
+    result["promoted"] = promoted
+    result["moved_events"] = moved
     return result
 
 

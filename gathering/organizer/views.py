@@ -20,7 +20,7 @@ from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
 from gathering.extensions import db
 from gathering.organizer.forms import ConfirmForm, EventForm, SeriesForm
-from gathering.rsvp.mails import notify_event_cancelled, notify_promoted
+from gathering.rsvp.mails import notify_event_cancelled, notify_event_moved, notify_promoted
 from gathering.security import new_token
 from gathering.timeutil import TOKYO, to_local, utcnow
 
@@ -204,6 +204,7 @@ def event_edit(event_id: int):
         data = _event_data(form)
         if form.publish.data and event.status == EventStatus.draft:
             data["status"] = EventStatus.published.value
+        old_times = (event.starts_at, event.ends_at)
         try:
             cleaned = services.clean_event_data(data)
             promoted = services.update_event(db.session, current_user, event, cleaned)
@@ -217,6 +218,8 @@ def event_edit(event_id: int):
             db.session.commit()
             notify_promoted(promoted)
             flash(_("The event was saved."), "success")
+            if (event.starts_at, event.ends_at) != old_times:
+                _flash_moved(*notify_event_moved(event, *old_times))
             return redirect(url_for("organizer.event", event_id=event.id))
     return render_template("organizer/event_form.html", form=form, event=event)
 
@@ -378,6 +381,8 @@ def series_edit(series_id: int):
                     updated=result["updated"], created=result["created"],
                     removed=result["removed"], cancelled=result["cancelled"]), "success")
             _tell_cancelled_dates(result["cancelled_events"])
+            notify_promoted(result["promoted"])
+            _tell_moved_dates(result["moved_events"])
             return redirect(url_for("organizer.series", series_id=series.id))
     return render_template("organizer/series_form.html", form=form, series=series,
                            needs_confirm=needs_confirm)
@@ -402,6 +407,30 @@ def _tell_cancelled_dates(cancelled: list[Event]) -> None:
                        "%(num)d parties signed up for the cancelled dates could not be told "
                        "by e-mail: please phone them (each date's sign-up list has their "
                        "numbers).", unreachable), "warning")
+
+
+def _flash_moved(mailed: int, unreachable: int) -> None:
+    """Say how many parties of a moved date were told by mail, and how many to phone."""
+    if mailed:
+        flash(ngettext("%(num)d party signed up was told of the new date by e-mail.",
+                       "%(num)d parties signed up were told of the new date by e-mail.",
+                       mailed), "info")
+    if unreachable:
+        flash(ngettext("%(num)d party signed up could not be told of the new date by e-mail: "
+                       "please phone them (the sign-up list has their numbers).",
+                       "%(num)d parties signed up could not be told of the new date by "
+                       "e-mail: please phone them (the sign-up list has their numbers).",
+                       unreachable), "warning")
+
+
+def _tell_moved_dates(moved: list[tuple[Event, datetime, datetime]]) -> None:
+    """Mail the parties of the dates a series edit moved (after its commit)."""
+    mailed = unreachable = 0
+    for event, old_starts_at, old_ends_at in moved:
+        told, not_told = notify_event_moved(event, old_starts_at, old_ends_at)
+        mailed += told
+        unreachable += not_told
+    _flash_moved(mailed, unreachable)
 
 
 def _fill_series_form(form: SeriesForm, series: Series) -> None:

@@ -85,3 +85,30 @@ def notify_promoted(promoted) -> None:
             token = services.reissue_manage_token(reg)
             db.session.commit()
         send_registration_mail(reg, token, "promoted")
+
+
+def notify_event_moved(event, old_starts_at, old_ends_at=None) -> tuple[int, int]:
+    """Tell each party still signed up or waiting that the event moved to a new date or
+    time (after the commit that moved it), by mail in the language it signed up in, with
+    the old and the new time. Returns (mailed, to phone): parties with no address, or
+    whose mail failed; walk-ins admitted at the door are neither (they came already)."""
+    if old_ends_at is None:
+        old_ends_at = old_starts_at + (event.ends_at - event.starts_at)
+    mailed = unreachable = 0
+    for reg in services.list_registrations(db.session, event):
+        if reg.status == RegistrationStatus.cancelled:
+            continue
+        if not reg.email:
+            unreachable += not reg.is_walk_in
+            continue
+        lang = party_lang(reg)
+        token = services.manage_token_for(reg)
+        with speaking(lang):
+            sent = mail.send_mail(
+                reg.email, _("New date: %(title)s", title=event.title), "event_moved",
+                reg=reg, event=event, old_starts_at=old_starts_at, old_ends_at=old_ends_at,
+                manage_url=page_url("rsvp.manage", lang, token=token) if token else None,
+                event_url=page_url("events.detail", lang, event_id=event.id))
+        mailed += sent
+        unreachable += not sent
+    return mailed, unreachable

@@ -109,7 +109,8 @@ def test_editing_the_series_changes_future_dates_not_hand_edited_ones(make_serie
                         {"code": "adult", "label": "おとな", "amount": 300}])
     db.session.commit()
     assert result == {"updated": 10, "removed": 0, "cancelled": 0, "created": 0,
-                      "cancelled_events": []}
+                      "cancelled_events": [], "promoted": [],
+                      "moved_events": []}
     db.session.expire_all()
     assert moved.title == "特別回" and moved.capacity == 40
     assert cancelled.status == "cancelled"
