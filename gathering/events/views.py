@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from gathering import pagecache
 from gathering.accounts.services import get_branch, list_branches
@@ -117,7 +118,10 @@ def _detail(event_id: int) -> tuple[str, str | None]:
     """The rendered event page and its sign-up form's idempotency key (None without form)."""
     from gathering.rsvp.forms import build_signup_form
 
-    event = services.get_event(db.session, event_id)
+    # an organizer previews a draft (its organizer page links here); to anyone else a
+    # draft does not exist. The shared copy is for anonymous visitors only.
+    reader = current_user if current_user.is_authenticated else None
+    event = services.get_event_for_reader(db.session, event_id, reader)
     now = utcnow()
     state = services.signup_state(event, now)
     form = build_signup_form(event) if state == "open" else None

@@ -84,6 +84,25 @@ def test_drafts_are_invisible(client, make_event):
     assert "下書きの会" not in client.get(f"/branches/{draft.branch.slug}").get_data(as_text=True)
 
 
+def test_an_organizer_previews_a_draft_and_nobody_else_sees_it(client, auth, make_event,
+                                                               make_user):
+    draft = make_event(title="下書きの会", status="draft")
+    auth.login(make_user("volunteer", branches=[draft.branch]))
+    assert client.get(f"/events/{draft.id}").status_code == 404  # a volunteer: no draft
+    auth.logout()
+    auth.login(make_user("organizer"))  # of another group
+    assert client.get(f"/events/{draft.id}").status_code == 404
+    auth.logout()
+    auth.login(make_user("organizer", branches=[draft.branch]))
+    page = client.get(f"/events/{draft.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "下書きの会" in body
+    assert "公開するまで、このページは運営者にしか見えません。" in body
+    assert 'class="signup-form' not in body  # nobody signs up to a draft
+    auth.logout()
+    assert client.get(f"/events/{draft.id}").status_code == 404  # nor was it kept for others
+
+
 def test_filters_by_branch_kind_and_month(client, make_event, make_branch):
     a, b = make_branch(name="北海道"), make_branch(name="関西")
     make_event(a, title="旭川の食堂", starts_at=soon(3), kind="kids_cafeteria")
