@@ -61,13 +61,29 @@ def _pybabel(*args: str) -> None:
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def update() -> None:
+def extract(pot: Path = POT) -> None:
+    """Every msgid of the code and templates into ``pot``."""
     # --ignore-dirs replaces Babel's default, which also skips "_"-directories such as
     # templates/_macros (their strings would silently stay English).
     _pybabel("extract", "-F", "babel.cfg", "--ignore-dirs", ".* node_modules __pycache__",
              "-k", "_l", "-k", "lazy_gettext",
              "-k", "lazy_ngettext:1,2", "--no-location", "--sort-by-file", "--omit-header",
-             "-o", str(POT), ".")
+             "-o", str(pot), ".")
+
+
+def stale(tmp_dir: Path) -> list[str]:
+    """msgids in the code that the Japanese catalog lacks (``update`` not run since)."""
+    pot = tmp_dir / "current.pot"
+    extract(pot)
+    with pot.open("rb") as f:
+        in_code = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    in_ja = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(po_path("ja"), "ja")
+             if m.id}
+    return sorted(in_code - in_ja)
+
+
+def update() -> None:
+    extract()
     for locale in LOCALES:
         if not po_path(locale).exists():
             _pybabel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", locale)

@@ -1,7 +1,7 @@
 """Japanese and English are complete: no untranslated or fuzzy entry in either catalog.
 
 Each engineer translates their own msgids (scripts/catalog.py update, missing, apply,
-compile); this test stays red until every msgid in the code has its Japanese.
+compile); these tests stay red until every msgid in the code has its Japanese.
 """
 
 import importlib.util
@@ -22,6 +22,14 @@ def load_catalog_script():
 def test_no_untranslated_or_fuzzy_entries():
     problems = load_catalog_script().check()
     assert not problems, f"{len(problems)} catalog problems, e.g.:\n" + "\n".join(problems[:20])
+
+
+def test_every_string_of_the_code_is_in_the_catalog(tmp_path):
+    """A string added to the code without ``catalog.py update`` would show in English on a
+    Japanese page, and the completeness check above would not see it."""
+    missing = load_catalog_script().stale(tmp_path)
+    assert not missing, (f"{len(missing)} msgids not in the catalog (run scripts/catalog.py "
+                         "update, missing, apply), e.g.:\n" + "\n".join(missing[:20]))
 
 
 def test_placeholders_survive_translation():
