@@ -53,11 +53,11 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
             amount_due=fees.amount_due(reg))
 
 
-def notify_event_cancelled(event) -> tuple[int, int]:
-    """Tell each party still signed up or waiting that the event is called off (after the
-    commit that cancelled it), by mail in the language it signed up in. Returns (mailed,
-    without an address): the organizer phones the others. A walk-in party with no address
-    is not counted: it came to the door, and the door asked for no number to call."""
+def _tell_each_party(event, send) -> tuple[int, int]:
+    """``send(reg, lang)`` for each party still signed up or waiting, in the language it
+    signed up in. Returns (mailed, to phone): parties with no address or whose mail failed;
+    a walk-in party with no address is not counted (it came to the door, and the door asked
+    for no number to call)."""
     mailed = unreachable = 0
     for reg in services.list_registrations(db.session, event):
         if reg.status == RegistrationStatus.cancelled:
@@ -67,13 +67,18 @@ def notify_event_cancelled(event) -> tuple[int, int]:
             continue
         lang = party_lang(reg)
         with speaking(lang):
-            sent = mail.send_mail(
-                reg.email, _("Called off: %(title)s", title=event.title), "event_cancelled",
-                reg=reg, event=event,
-                event_url=page_url("events.detail", lang, event_id=event.id))
+            sent = send(reg, lang)
         mailed += sent
         unreachable += not sent
     return mailed, unreachable
+
+
+def notify_event_cancelled(event) -> tuple[int, int]:
+    """Tell each party still signed up or waiting that the event is called off (after the
+    commit that cancelled it). Returns (mailed, to phone), see ``_tell_each_party``."""
+    return _tell_each_party(event, lambda reg, lang: mail.send_mail(
+        reg.email, _("Called off: %(title)s", title=event.title), "event_cancelled",
+        reg=reg, event=event, event_url=page_url("events.detail", lang, event_id=event.id)))
 
 
 def notify_promoted(promoted) -> None:
@@ -89,26 +94,17 @@ def notify_promoted(promoted) -> None:
 
 def notify_event_moved(event, old_starts_at, old_ends_at=None) -> tuple[int, int]:
     """Tell each party still signed up or waiting that the event moved to a new date or
-    time (after the commit that moved it), by mail in the language it signed up in, with
-    the old and the new time. Returns (mailed, to phone): parties with no address, or
-    whose mail failed; walk-ins admitted at the door are neither (they came already)."""
+    time (after the commit that moved it), with the old and the new time. Returns (mailed,
+    to phone), see ``_tell_each_party``."""
     if old_ends_at is None:
         old_ends_at = old_starts_at + (event.ends_at - event.starts_at)
-    mailed = unreachable = 0
-    for reg in services.list_registrations(db.session, event):
-        if reg.status == RegistrationStatus.cancelled:
-            continue
-        if not reg.email:
-            unreachable += not reg.is_walk_in
-            continue
-        lang = party_lang(reg)
+
+    def send(reg, lang):
         token = services.manage_token_for(reg)
-        with speaking(lang):
-            sent = mail.send_mail(
-                reg.email, _("New date: %(title)s", title=event.title), "event_moved",
-                reg=reg, event=event, old_starts_at=old_starts_at, old_ends_at=old_ends_at,
-                manage_url=page_url("rsvp.manage", lang, token=token) if token else None,
-                event_url=page_url("events.detail", lang, event_id=event.id))
-        mailed += sent
-        unreachable += not sent
-    return mailed, unreachable
+        return mail.send_mail(
+            reg.email, _("New date: %(title)s", title=event.title), "event_moved",
+            reg=reg, event=event, old_starts_at=old_starts_at, old_ends_at=old_ends_at,
+            manage_url=page_url("rsvp.manage", lang, token=token) if token else None,
+            event_url=page_url("events.detail", lang, event_id=event.id))
+
+    return _tell_each_party(event, send)
