@@ -339,9 +339,13 @@ def cancel(token: str):
 
 
 @bp.route("/r/lost", methods=["GET", "POST"])
+@csrf.exempt  # checked below, where a failure can ask again instead of a bare 400
 @limits.lost_link_per_ip
 def lost_link():
     form = forms.LostLinkForm()
+    if request.method == "POST" and _csrf_failed():
+        # the page was open for long (its session is gone): the address kept, asked again
+        return render_template("rsvp/lost.html", form=form, session_lost=True), 400
     if form.validate_on_submit():
         try:
             found = services.find_for_lost_link(db.session, form.email.data or "",

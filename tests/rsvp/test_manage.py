@@ -279,3 +279,14 @@ def test_lost_link_answers_the_same_for_a_known_and_an_unknown_address(client, m
         answers.append((r.status_code, r.headers["Location"], flash))
     assert answers[0] == answers[1] and answers[0][0] == 302
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 1
+
+
+def test_lost_link_sent_without_its_session_asks_again_with_the_address_kept(csrf_client):
+    r = send(csrf_client, "/r/lost", {"email": "hanako@example.jp",
+                                      "csrf_token": "from-a-session-long-gone"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "もう一度「リンクを送る」を押してください" in page
+    assert 'value="hanako@example.jp"' in page
+    again = send(csrf_client, "/r/lost", {"email": "hanako@example.jp",
+                                          "csrf_token": csrf_token_in(page)})
+    assert again.status_code == 302  # the fresh token on the page is taken
