@@ -290,3 +290,14 @@ def test_lost_link_sent_without_its_session_asks_again_with_the_address_kept(csr
     again = send(csrf_client, "/r/lost", {"email": "hanako@example.jp",
                                           "csrf_token": csrf_token_in(page)})
     assert again.status_code == 302  # the fresh token on the page is taken
+
+
+def test_the_manage_page_writes_a_latin_name_as_its_mail_does(client, make_event,
+                                                               make_registration):
+    event = make_event(capacity=10)
+    _reg, token = make_registration(event, family_name="Murphy", given_name="Sean",
+                                    kana=("", ""), email="sean@example.ie")
+    english = client.get(f"/r/{token}?lang=en").get_data(as_text=True)
+    assert "Sean Murphy" in english  # as "Dear Sean Murphy" in the mail
+    japanese = client.get(f"/r/{token}?lang=ja").get_data(as_text=True)
+    assert "Murphy Sean" in japanese  # family name first, as the door list has it
