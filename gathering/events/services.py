@@ -29,7 +29,12 @@ from gathering.events.models import (
     Venue,
 )
 from gathering.extensions import lock_for_write
-from gathering.japanese import is_valid_postal_code, normalize_postal_code, normalize_text
+from gathering.japanese import (
+    is_valid_postal_code,
+    normalize_postal_code,
+    normalize_text,
+    search_key,
+)
 from gathering.timeutil import TOKYO, utcnow
 
 MAX_TITLE = 200
@@ -332,13 +337,14 @@ def _is_choice(value, choices: type) -> bool:
 
 
 def clean_fees(raw, errors: dict) -> list[dict]:
-    """A fee table: [{"code", "label", "amount"}], codes unique, yen whole and ≥ 0."""
+    """A fee table: [{"code", "label", "amount"}], codes and labels unique (labels as a
+    reader tells them apart: kana and width aside), yen whole and ≥ 0."""
     if raw is None:
         return []
     if not isinstance(raw, list) or len(raw) > MAX_FEES:
         errors.setdefault("fees", []).append(_l("Invalid fee table."))
         return []
-    fees, codes = [], set()
+    fees, codes, labels = [], set(), set()
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
             errors.setdefault("fees", []).append(_l("Invalid fee table."))
@@ -352,6 +358,11 @@ def clean_fees(raw, errors: dict) -> list[dict]:
         if code in codes:
             sub.setdefault("code", []).append(_l("Each fee needs its own code."))
         codes.add(code)
+        # two おとな at different prices: a parent could not tell which to choose
+        folded = search_key(label) if label else ""
+        if folded and folded in labels:
+            sub.setdefault("label", []).append(_l("Each fee needs its own name."))
+        labels.add(folded)
         for key, messages in sub.items():
             errors.setdefault(f"fees.{i}.{key}", []).extend(messages)
         fees.append({"code": code, "label": label, "amount": amount or 0})

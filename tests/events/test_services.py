@@ -93,6 +93,11 @@ HUGE = "あ" * 10_240
     ({"status": ["published"]}, "status"),
     ({"fee_basis": "whoever"}, "fee_basis"),
     ({"fee_basis": []}, "fee_basis"),
+    # two fees a parent could not tell apart (the same name, kana and width aside)
+    ({"fees": [{"label": "おとな", "amount": 300}, {"label": "オトナ", "amount": 500}]},
+     "fees.1.label"),
+    ({"fees": [{"label": "Adult", "amount": 300}, {"label": "ａｄｕｌｔ", "amount": 500}]},
+     "fees.1.label"),
 ])
 def test_bad_event_input_is_refused_with_the_field(app, changes, field):
     with pytest.raises(ValidationFailed) as exc:
