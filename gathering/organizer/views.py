@@ -163,8 +163,13 @@ def event_new():
             db.session.rollback()
             _apply_field_errors(form, exc)
         else:
+            ends_at = event.ends_at
             event_id = _commit_created("event-new", form, event.id)
             flash(_("The event was created."), "success")
+            if ends_at <= utcnow():
+                # kept for the records (a report of what took place), but nobody will find it
+                flash(_("This event is already over: it is not listed for residents and "
+                        "nobody can sign up. If the date is wrong, correct it."), "warning")
             return redirect(url_for("organizer.event", event_id=event_id))
     return render_template("organizer/event_form.html", form=form, event=None)
 

@@ -370,3 +370,17 @@ def test_a_save_from_a_page_opened_before_anothers_save_undoes_nothing(client, a
     assert 'value="25"' in page  # what they typed is still there to copy
     db.session.expire_all()
     assert (event.title, event.capacity) == ("みんな食堂(会場変更)", 20)
+
+
+def test_an_event_created_in_the_past_is_kept_with_a_warning(client, auth, world):
+    auth.login(world["organizer"])
+    day = date.today() - timedelta(days=3)  # a report of last week's meal, or a typo
+    response = client.post("/organizer/events/new", data=event_form(
+        world["branch"].id, starts_at=f"{day}T17:00", ends_at=f"{day}T19:00"),
+        follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "イベントを作りました。" in page
+    assert "このイベントはすでに終わっています" in page
+    future = client.post("/organizer/events/new", data=event_form(world["branch"].id),
+                         follow_redirects=True).get_data(as_text=True)
+    assert "すでに終わっています" not in future
