@@ -187,7 +187,11 @@ def create_walk_in(event_id: int):
     allergens = data.get("allergens", [])
     if not isinstance(allergens, list) or len(allergens) > 40:
         raise ApiError(_l("allergens must be a list of codes."), code="malformed_json")
-    walk_in = services.WalkIn(counts=counts, allergens=allergens, **texts)
+    allergy_for = data.get("allergy_for", "")
+    if not isinstance(allergy_for, str) or len(allergy_for) > 30:
+        raise ValidationFailed(fields={"allergy_for": [_l("Send a fee category's code.")]})
+    walk_in = services.WalkIn(counts=counts, allergens=allergens, allergy_for=allergy_for,
+                              **texts)
     reg = _with_retry(lambda: services.admit_walk_in(
         db.session, event, walk_in, user=user, nonce=data.get("nonce"),
         overbook=data.get("overbook") is True, device=_device(data)))
@@ -317,6 +321,9 @@ OPENAPI_PATHS = {
                           "as at sign-up"},
                 "allergens": {"type": "array", "items": {"type": "string"},
                               "description": "allergen codes of the sign-up list"},
+                "allergy_for": {"type": "string", "description": "the fee code of the "
+                                "person the allergens and note are about (the first of "
+                                "that category); empty: the party's first person"},
                 "note": {"type": "string"}, "nonce": {"type": "string"},
                 "overbook": {"type": "boolean"}}}}}},
         "responses": {"201": {"description": "Admitted walk-in party", "content": {_JSON: {

@@ -425,6 +425,9 @@ class WalkIn:
     phone: str = ""
     allergens: list[str] = field(default_factory=list)
     note: str = ""
+    #: the fee code of the person the allergies and note are about (こども, おとな): they go
+    #: to the first person of it; empty, to the first person of the party
+    allergy_for: str = ""
 
 
 def walk_ins_until(event: Event) -> datetime:
@@ -507,6 +510,16 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
         errors["phone"] = [_l("Enter a Japanese phone number like 090-1234-5678.")]
     note = normalize_name(data.note)[:500]
     allergens = _allergens(data.allergens, errors)
+    # whose the allergies are: the kitchen plates for a child, not for the parent
+    concerned = 0
+    if data.allergy_for and (allergens or note):
+        codes = [c.code if c else None for c in people]
+        if data.allergy_for not in by_code:
+            errors["allergy_for"] = [_l("Choose from the list.")]
+        elif data.allergy_for not in codes:
+            errors["allergy_for"] = [_l("Nobody of this category is in the party.")]
+        else:
+            concerned = codes.index(data.allergy_for)
     if errors:
         raise ValidationFailed(fields=errors)
     if overbook and not user.can_manage_branch(event.branch_id):
@@ -527,7 +540,8 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     for i, category in enumerate(people):
         reg.attendees.append(Attendee(
             position=i, fee_category=category, checked_in_at=now, created_at=now,
-            allergens=allergens if i == 0 else [], note=note if i == 0 else ""))
+            allergens=allergens if i == concerned else [],
+            note=note if i == concerned else ""))
     session.add(reg)
     session.flush()
     for person in reg.attendees:

@@ -278,7 +278,8 @@ def walk_in(event_id: int):
                                family_name_kana=form.get("family_name_kana", "")[:200],
                                phone=form.get("phone", "")[:40],
                                allergens=form.getlist("allergens")[:40],
-                               note=form.get("note", "")[:500])
+                               note=form.get("note", "")[:500],
+                               allergy_for=form.get("allergy_for", "")[:30])
         try:
             reg = services.admit_walk_in(db.session, event, data, user=current_user,
                                          nonce=form.get("nonce", "")[:120],

@@ -388,6 +388,37 @@ def test_walk_in_huge_counts_are_refused(door, counts):
     assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
 
 
+def test_walk_in_allergies_go_to_the_person_they_are_about(door):
+    """A parent with a child: the egg allergy is the adult's, not the first person's."""
+    reg = services.admit_walk_in(
+        db.session, door.event, services.WalkIn(counts={"child": 1, "adult": 1},
+                                                family_name="鈴木", allergens=["egg"],
+                                                note="卵は加熱してもだめ", allergy_for="adult"),
+        user=door.volunteer, nonce="w-allergy")
+    by_code = {a.fee_category.code: a for a in reg.attendees}
+    assert by_code["adult"].allergens == ["egg"] and by_code["adult"].note == "卵は加熱してもだめ"
+    assert by_code["child"].allergens == [] and by_code["child"].note == ""
+
+
+@pytest.mark.parametrize("allergy_for, code", [("elder", "リストから選んでください"),
+                                               ("child", "この区分の人は")])
+def test_walk_in_allergies_for_someone_not_in_the_party_are_refused(door, allergy_for, code):
+    with pytest.raises(ValidationFailed) as exc:
+        services.admit_walk_in(
+            db.session, door.event, services.WalkIn(counts={"adult": 1}, family_name="鈴木",
+                                                    allergens=["egg"], allergy_for=allergy_for),
+            user=door.volunteer, nonce="w-bad")
+    assert code in str(exc.value.fields["allergy_for"][0])
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+    # without allergies the choice does not matter (the form always sends one)
+    reg = services.admit_walk_in(
+        db.session, door.event, services.WalkIn(counts={"adult": 1}, family_name="鈴木",
+                                                allergy_for="child"),
+        user=door.volunteer, nonce="w-none")
+    assert reg.party_size == 1
+
+
 @pytest.mark.parametrize("allergens", [["nope"], ["egg", "bogus"], ["egg", 5], [None],
                                        [["egg"]], "egg"])
 def test_walk_in_unknown_allergens_are_refused(door, allergens):

@@ -256,6 +256,19 @@ def test_walk_in_form(client, auth, door):
     assert door.event.seats_taken == 3
 
 
+def test_walk_in_form_asks_whose_allergy_it_is(client, auth, door):
+    auth.login(door.volunteer)
+    page = client.get(f"/door/events/{door.event.id}/walk-in").get_data(as_text=True)
+    assert "アレルギーがあるのはどの人？" in page and 'name="allergy_for"' in page
+    r = client.post(f"/door/events/{door.event.id}/walk-in",
+                    data={"count_child": "1", "count_adult": "1", "family_name": "鈴木",
+                          "allergens": "egg", "allergy_for": "adult", "nonce": "w"})
+    assert r.status_code == 302
+    reg = db.session.scalar(sa.select(Registration))
+    assert {a.fee_category.code: a.allergens for a in reg.attendees} == {
+        "child": [], "adult": ["egg"]}
+
+
 @pytest.mark.parametrize("data", [
     {}, {"count_adult": "0", "family_name": "鈴木"}, {"count_adult": "x", "family_name": "a"},
     {"count_adult": "1"}, {"count_adult": "1", "family_name": "x" * 10_000},
