@@ -17,3 +17,25 @@ def door(make_branch, make_user, make_event):
         outsider = make_user("volunteer")
 
     return Door
+
+
+@pytest.fixture
+def closed_event(door, make_event):
+    """closed_event(kind) → an event of the door's branch that takes no walk-ins:
+    "cancelled", "draft", or "over" (ended two days ago)."""
+    from datetime import datetime, timedelta
+
+    from gathering.events import services as events
+    from gathering.extensions import db
+    from gathering.timeutil import TOKYO
+
+    def _make(kind: str):
+        if kind == "over":
+            return make_event(door.branch, starts_at=datetime.now(TOKYO) - timedelta(days=2))
+        event = make_event(door.branch, status="draft" if kind == "draft" else "published")
+        if kind == "cancelled":
+            events.cancel_event(db.session, door.organizer, event)
+            db.session.commit()
+        return event
+
+    return _make

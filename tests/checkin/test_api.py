@@ -274,17 +274,9 @@ def test_walk_in_api_keeps_known_allergens_and_a_phone(client, api_token, door):
     ("draft", "event_not_published", "公開されていません"),
     ("over", "event_over", "終わりました"),
 ])
-def test_walk_in_api_where_the_door_takes_none(client, api_token, door, make_event, kind, code,
-                                               words):
-    from gathering.events import services as events
-
-    if kind == "over":
-        event = make_event(door.branch, starts_at=datetime.now(TOKYO) - timedelta(days=2))
-    else:
-        event = make_event(door.branch, status="draft" if kind == "draft" else "published")
-    if kind == "cancelled":
-        events.cancel_event(db.session, door.organizer, event)
-        db.session.commit()
+def test_walk_in_api_where_the_door_takes_none(client, api_token, door, closed_event, kind,
+                                               code, words):
+    event = closed_event(kind)
     for body in ({}, {"phone": "123", "counts": {}}):  # the event first, then the fields
         r = _walk_in(client, api_token(door.organizer), event.id, overbook=True, **body)
         assert r.status_code == 409

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -11,11 +10,9 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from gathering.checkin.models import CheckIn
-from gathering.events import services as events
 from gathering.extensions import db
 from gathering.fees.models import Payment
 from gathering.rsvp.models import Registration
-from gathering.timeutil import TOKYO
 
 
 def _text(response) -> str:
@@ -300,14 +297,8 @@ def test_walk_in_form_refuses_unknown_allergens(client, auth, door, allergens):
     ("draft", "このイベントはまだ公開されていません"),
     ("over", "このイベントは終わりました"),
 ])
-def test_walk_in_form_where_the_door_takes_none(client, auth, door, make_event, kind, words):
-    if kind == "over":
-        event = make_event(door.branch, starts_at=datetime.now(TOKYO) - timedelta(days=2))
-    else:
-        event = make_event(door.branch, status="draft" if kind == "draft" else "published")
-    if kind == "cancelled":
-        events.cancel_event(db.session, door.organizer, event)
-        db.session.commit()
+def test_walk_in_form_where_the_door_takes_none(client, auth, door, closed_event, kind, words):
+    event = closed_event(kind)
     auth.login(door.organizer)
     page = client.get(f"/door/events/{event.id}/walk-in")
     assert page.status_code == 200 and words in _text(page)
