@@ -45,3 +45,20 @@ def admit():
         db.session.commit()
 
     return _admit
+
+
+@pytest.fixture
+def till_paid_back(cafeteria, make_registration, organizer, admit, now):
+    """A till that paid 400円 back (a transfer refunded in cash) and took 100円: the ledger
+    expects −300円 of it, less than any change float."""
+    from gathering.fees import services as fees
+
+    back, _ = make_registration(cafeteria, people=("adult",))
+    fees.record_payment(db.session, back, 400, "bank_transfer", user=organizer, now=now,
+                        received_on=now.date())
+    fees.record_refund(db.session, back, 400, "cash", user=organizer)
+    came, _ = make_registration(cafeteria, people=("adult",))
+    admit(came, now)
+    fees.record_payment(db.session, came, 100, "cash", user=organizer)
+    db.session.commit()
+    return cafeteria

@@ -196,17 +196,8 @@ def test_cash_count_shows_the_difference(client, auth, cafeteria, paid_party, or
     assert _count(CashCount) == 1
 
 
-def test_cash_count_below_the_float_is_recorded_and_compared(client, auth, cafeteria,
-                                                             make_registration, admit, now,
-                                                             organizer):
-    back, _ = make_registration(cafeteria, people=("adult",))
-    fees.record_payment(db.session, back, 400, "bank_transfer", user=organizer, now=now,
-                        received_on=now.date())
-    fees.record_refund(db.session, back, 400, "cash", user=organizer)
-    came, _ = make_registration(cafeteria, people=("adult",))
-    admit(came, now)
-    fees.record_payment(db.session, came, 100, "cash", user=organizer)
-    db.session.commit()
+def test_cash_count_below_the_float_is_recorded_and_compared(client, auth, till_paid_back,
+                                                             cafeteria, organizer):
     auth.login(organizer)
     url = f"/organizer/events/{cafeteria.id}/money/cash-counts"
     response = client.post(url, data={"volunteer_id": 0, "counted": "700",
