@@ -174,11 +174,12 @@ def update_event(event_id: int):
     cleaned = services.clean_event_data(data, partial=True)
     promoted = services.update_event(db.session, user, event, cleaned)
     db.session.commit()
-    notify_promoted(promoted)
+    moved = (event.starts_at, event.ends_at) != old_times
+    told = notify_promoted(promoted, {event.id: old_times} if moved else None)
     if event.is_cancelled and not was_cancelled:  # called off: the families are told
         notify_event_cancelled(event)
-    elif (event.starts_at, event.ends_at) != old_times:  # moved: so are they
-        notify_event_moved(event, *old_times)
+    elif moved:  # moved: so are they (a party just promoted read it in that mail)
+        notify_event_moved(event, *old_times, told=told)
     return jsonify(event_json(event))
 
 

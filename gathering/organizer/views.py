@@ -221,10 +221,11 @@ def event_edit(event_id: int):
             flash(str(exc.message), "error")
         else:
             db.session.commit()
-            notify_promoted(promoted)
+            moved = (event.starts_at, event.ends_at) != old_times
+            told = notify_promoted(promoted, {event.id: old_times} if moved else None)
             flash(_("The event was saved."), "success")
-            if (event.starts_at, event.ends_at) != old_times:
-                _flash_moved(*notify_event_moved(event, *old_times))
+            if moved:
+                _flash_moved(*notify_event_moved(event, *old_times, told=told))
             return redirect(url_for("organizer.event", event_id=event.id))
     return render_template("organizer/event_form.html", form=form, event=event)
 
@@ -386,8 +387,7 @@ def series_edit(series_id: int):
                     updated=result["updated"], created=result["created"],
                     removed=result["removed"], cancelled=result["cancelled"]), "success")
             _tell_cancelled_dates(result["cancelled_events"])
-            notify_promoted(result["promoted"])
-            _tell_moved_dates(result["moved_events"])
+            _tell_moved_dates(result["promoted"], result["moved_events"])
             return redirect(url_for("organizer.series", series_id=series.id))
     return render_template("organizer/series_form.html", form=form, series=series,
                            needs_confirm=needs_confirm)
@@ -428,11 +428,15 @@ def _flash_moved(mailed: int, unreachable: int) -> None:
                        unreachable), "warning")
 
 
-def _tell_moved_dates(moved: list[tuple[Event, datetime, datetime]]) -> None:
-    """Mail the parties of the dates a series edit moved (after its commit)."""
+def _tell_moved_dates(promoted: list, moved: list[tuple[Event, datetime, datetime]]) -> None:
+    """Mail the parties a series edit confirmed from the waiting lists, and those of the
+    dates it moved (after its commit): one mail to a party both promoted and moved."""
+    promoted_told = notify_promoted(promoted, {event.id: (old_starts_at, old_ends_at)
+                                               for event, old_starts_at, old_ends_at in moved})
     mailed = unreachable = 0
     for event, old_starts_at, old_ends_at in moved:
-        told, not_told = notify_event_moved(event, old_starts_at, old_ends_at)
+        told, not_told = notify_event_moved(event, old_starts_at, old_ends_at,
+                                            told=promoted_told)
         mailed += told
         unreachable += not_told
     _flash_moved(mailed, unreachable)

@@ -30,9 +30,10 @@ def page_url(endpoint: str, lang: str, **values) -> str:
     return url_for(endpoint, lang=lang, _external=True, **values)
 
 
-def send_registration_mail(reg, token: str, template: str = "registered") -> bool:
+def send_registration_mail(reg, token: str, template: str = "registered", **context) -> bool:
     """The confirmation (or waiting-list, promotion, lost-link or cancellation) mail, when
-    an e-mail was given, in the party's language (``party_lang``)."""
+    an e-mail was given, in the party's language (``party_lang``); ``context`` goes to the
+    template as it is."""
     if not reg.email:
         return False
     event = reg.event
@@ -50,7 +51,7 @@ def send_registration_mail(reg, token: str, template: str = "registered") -> boo
             reg.email, subjects[template], template, reg=reg, event=event,
             manage_url=page_url("rsvp.manage", lang, token=token),
             event_url=page_url("events.detail", lang, event_id=event.id),
-            amount_due=fees.amount_due(reg))
+            amount_due=fees.amount_due(reg), **context)
 
 
 def _tell_each_party(event, send) -> tuple[int, int]:
@@ -81,25 +82,38 @@ def notify_event_cancelled(event) -> tuple[int, int]:
         reg=reg, event=event, event_url=page_url("events.detail", lang, event_id=event.id)))
 
 
-def notify_promoted(promoted) -> None:
+def notify_promoted(promoted, moved_from=None) -> set[int]:
     """Mail each party the waiting list just confirmed (after the commit that did it), in
-    the language they signed up in."""
+    the language they signed up in. ``moved_from`` maps the id of each event the same edit
+    moved to its old (start, end): the promotion mail says the date changed too, so those
+    parties get one mail, not two (pass the ids returned to ``notify_event_moved``).
+    Returns the ids of the parties mailed."""
+    moved_from = moved_from or {}
+    mailed = set()
     for reg in promoted:
         token = services.manage_token_for(reg)
         if token is None:
             token = services.reissue_manage_token(reg)
             db.session.commit()
-        send_registration_mail(reg, token, "promoted")
+        old_starts_at, old_ends_at = moved_from.get(reg.event_id, (None, None))
+        if send_registration_mail(reg, token, "promoted", old_starts_at=old_starts_at,
+                                  old_ends_at=old_ends_at):
+            mailed.add(reg.id)
+    return mailed
 
 
-def notify_event_moved(event, old_starts_at, old_ends_at=None) -> tuple[int, int]:
+def notify_event_moved(event, old_starts_at, old_ends_at=None,
+                       told=frozenset()) -> tuple[int, int]:
     """Tell each party still signed up or waiting that the event moved to a new date or
-    time (after the commit that moved it), with the old and the new time. Returns (mailed,
-    to phone), see ``_tell_each_party``."""
+    time (after the commit that moved it), with the old and the new time. The parties in
+    ``told`` (ids) already read it in their promotion mail, and count as mailed. Returns
+    (mailed, to phone), see ``_tell_each_party``."""
     if old_ends_at is None:
         old_ends_at = old_starts_at + (event.ends_at - event.starts_at)
 
     def send(reg, lang):
+        if reg.id in told:
+            return True
         token = services.manage_token_for(reg)
         return mail.send_mail(
             reg.email, _("New date: %(title)s", title=event.title), "event_moved",

@@ -160,3 +160,47 @@ def test_moving_an_event_through_the_api_tells_the_parties(client, make_user, ap
     assert r.status_code == 200
     [mail] = smtp.messages
     assert mail["To"] == "ja@example.jp" and mail["Subject"] == "日時変更のお知らせ: 子ども食堂"
+
+
+def test_a_party_moved_up_by_an_edit_that_also_moves_the_date_gets_one_mail(
+        client, auth, make_user, make_event, make_registration, smtp):  # noqa: F811
+    event = make_event(capacity=2, title="子ども食堂")
+    make_registration(event, people=("adult", "adult"), email="kept@example.jp")
+    waiting, _ = make_registration(event, people=("adult",), status="waitlisted",
+                                   email="up@example.jp")
+    old_start = event.starts_at
+    auth.login(make_user("organizer", branches=[event.branch]))
+    page = client.post(f"/organizer/events/{event.id}/edit",
+                       data=_form_of(event, timedelta(days=7), capacity="3"),
+                       follow_redirects=True).get_data(as_text=True)
+    by_address = {}
+    for mail in smtp.messages:
+        by_address.setdefault(mail["To"], []).append(mail)
+    assert sorted(by_address) == ["kept@example.jp", "up@example.jp"]
+    [kept], [up] = by_address["kept@example.jp"], by_address["up@example.jp"]
+    assert kept["Subject"] == "日時変更のお知らせ: 子ども食堂"
+    assert up["Subject"] == "席が空きました: 子ども食堂"
+    assert "この会の日時も変わりました。下の日時が新しい日時です（変更前: " in text_of(up)
+    assert "申込のあった2組に、新しい日時をメールで知らせました。" in page
+    db.session.expire_all()
+    assert db.session.get(Registration, waiting.id).status == "confirmed"
+    assert event.starts_at == old_start + timedelta(days=7)
+
+
+def test_a_series_edit_that_moves_a_party_up_and_its_date_mails_it_once(
+        client, auth, make_branch, make_user, make_registration, smtp):  # noqa: F811
+    series, organizer, wednesdays, saturdays = _wednesday_and_saturday_series(
+        make_branch, make_user)
+    full = wednesdays[0]
+    full.capacity = 1
+    db.session.commit()
+    make_registration(full, people=("adult",), email="kept@example.jp")
+    make_registration(full, people=("adult",), status="waitlisted", email="up@example.jp")
+    auth.login(organizer)
+    form = _same_days_form(series, capacity="2", start_time="10:00", end_time="13:00")
+    page = client.post(f"/organizer/series/{series.id}/edit", data=form,
+                       follow_redirects=True).get_data(as_text=True)
+    subjects = sorted((m["To"], m["Subject"]) for m in smtp.messages)
+    assert subjects == [("kept@example.jp", "日時変更のお知らせ: あさひかわ子ども食堂"),
+                        ("up@example.jp", "席が空きました: あさひかわ子ども食堂")]
+    assert "申込のあった2組に、新しい日時をメールで知らせました。" in page
