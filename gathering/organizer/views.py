@@ -53,6 +53,17 @@ def _prepare(form, branches, branch_id=None) -> None:
         SelectChoice(v.id, f"{v.name} ({v.branch.name})") for v in venues]
 
 
+def _new_form(form_class, branches):
+    """A new-event or new-series form: its branches and venues, and, when first shown, the
+    default fees and the key that makes sending it twice create once."""
+    form = form_class()
+    _prepare(form, branches)
+    if request.method == "GET":
+        _fill_fees(form, _default_fees())
+        form.form_key.data = new_token()
+    return form
+
+
 def _branch_from(form, branches) -> Branch:
     for b in branches:
         if b.id == form.branch_id.data:
@@ -145,11 +156,7 @@ def _commit_created(scope: str, form, created_id: int) -> int:
 @bp.route("/events/new", methods=["GET", "POST"])
 def event_new():
     branches = _require_organizer()
-    form = EventForm()
-    _prepare(form, branches)
-    if request.method == "GET":
-        _fill_fees(form, _default_fees())
-        form.form_key.data = new_token()
+    form = _new_form(EventForm, branches)
     if form.validate_on_submit():
         if (done := _created_before("event-new", form)) is not None:
             return redirect(url_for("organizer.event", event_id=done))
@@ -324,11 +331,7 @@ def _clean_series(form: SeriesForm) -> dict | None:
 @bp.route("/series/new", methods=["GET", "POST"])
 def series_new():
     branches = _require_organizer()
-    form = SeriesForm()
-    _prepare(form, branches)
-    if request.method == "GET":
-        _fill_fees(form, _default_fees())
-        form.form_key.data = new_token()
+    form = _new_form(SeriesForm, branches)
     submitted = form.validate_on_submit()
     if submitted and (done := _created_before("series-new", form)) is not None:
         return redirect(url_for("organizer.series", series_id=done))
