@@ -836,7 +836,7 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
         series.venue_id = venue.id
     series.sequence += 1
     keep = set(recurrence.occurrences(series.rrule, series.starts_at, now, horizon(now, months)))
-    _reanchor_same_day(session, series, affected, keep)
+    _reanchor_same_day(session, series, keep, now)
     result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
     cancelled: list[Event] = []
     grown: list[Event] = []
@@ -890,24 +890,28 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     return result
 
 
-def _reanchor_same_day(session, series: Series, affected: list[Event], keep: set) -> None:
+def _reanchor_same_day(session, series: Series, keep: set, now: datetime) -> None:
     """A new time of day (or length) moves an occurrence; it does not replace it.
 
-    An affected occurrence whose day the new rule still gives takes that day's new start as
-    its origin, so its sign-ups stay with it instead of being cancelled and re-created.
+    Every occurrence from now on whose day the new rule still gives takes that day's new
+    start as its origin: an affected one, so its sign-ups stay with it instead of being
+    cancelled and re-created; a cancelled one or one edited by hand, so the series does not
+    give that day a second, new date beside it (a date called off must stay called off),
+    and calendars read it as that day's occurrence.
     """
     by_day: dict = {}
     for start in keep:
         by_day.setdefault(start.astimezone(TOKYO).date(), start)
-    ids = {e.id for e in affected}
-    taken = set(session.scalars(sa.select(Event.original_starts_at).where(
-        Event.series_id == series.id, Event.id.not_in(ids or {-1}))))
-    taken |= {e.original_starts_at for e in affected if e.original_starts_at in keep}
-    for event in affected:
-        if event.original_starts_at in keep or event.original_starts_at is None:
+    occurrences = list(session.scalars(sa.select(Event).where(
+        Event.series_id == series.id, Event.original_starts_at >= now - timedelta(days=1))
+        .order_by(Event.original_starts_at)))
+    taken = {e.original_starts_at for e in occurrences}
+    for event in occurrences:
+        if event.original_starts_at in keep:
             continue
         start = by_day.get(event.original_starts_at.astimezone(TOKYO).date())
         if start is not None and start not in taken:
+            taken.discard(event.original_starts_at)
             event.original_starts_at = start
             taken.add(start)
 

@@ -245,3 +245,31 @@ def test_bad_series_input_is_refused_and_nothing_stored(app, changes, field):
         services.clean_series_data(series_data(**changes))
     assert field in exc.value.fields
     assert db.session.scalar(sa.select(sa.func.count(Series.id))) == 0
+
+
+def test_a_new_time_gives_no_second_date_beside_a_cancelled_or_moved_one(make_series, now):
+    series, user = make_series()
+    events = occurrences(series)
+    cancelled, moved = events[1], events[2]
+    services.cancel_event(db.session, user, cancelled, now=now)
+    week_later = {"starts_at": moved.starts_at + timedelta(days=7),
+                  "ends_at": moved.ends_at + timedelta(days=7)}
+    services.update_event(db.session, user, moved, week_later, now=now)
+    db.session.commit()
+    cancelled_day = cancelled.starts_at.astimezone(TOKYO).date()
+    moved_from = moved.original_starts_at.astimezone(TOKYO).date()
+
+    result = edit(series, user, now, starts_at=datetime(2026, 12, 12, 10, tzinfo=TOKYO))
+    db.session.commit()
+    assert result["created"] == 0 and result["updated"] == len(events) - 2
+    db.session.expire_all()
+    on_day = {}
+    for event in occurrences(series):
+        on_day.setdefault(event.original_starts_at.astimezone(TOKYO).date(), []).append(event)
+    assert len(occurrences(series)) == len(events)
+    assert on_day[cancelled_day] == [cancelled] and cancelled.status == "cancelled"
+    assert on_day[moved_from] == [moved]
+    assert moved.starts_at.astimezone(TOKYO).hour == 11  # edited by hand: left alone
+    assert events[0].starts_at.astimezone(TOKYO).hour == 10
+    # the next nightly run does not add them either
+    assert services.materialise_series(db.session, series, now=now, months=6) == []
