@@ -32,6 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from gathering.events.models import KIND_LABELS, FeeBasis
+from gathering.japanese import search_key
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -103,7 +104,16 @@ class _CommonFields(FlaskForm):
             "accessibility_notes": self.venue_accessibility_notes.data,
             "map_url": self.venue_map_url.data}}
 
-    def fee_data(self) -> list[dict]:
+    def fee_data(self, existing=()) -> list[dict]:
+        """The fee rows typed, each with the code of the category it names.
+
+        A row carries its category's code in a hidden field, so the code belongs to the
+        row's place, not to what is typed in it: an organizer who retypes the rows in
+        another order (おとな first, then こども) would rename each category into the other,
+        and every person signed up would silently change fee. A row named as one of the
+        ``existing`` categories (kana and width aside) is that category; a row with a new
+        name keeps its row's code if no such row took it, or gets a new one.
+        """
         rows = []
         for i, row in enumerate(self.fees.entries):
             label = (row.form.label.data or "").strip()
@@ -111,6 +121,18 @@ class _CommonFields(FlaskForm):
                 continue
             rows.append({"code": row.form.code.data or f"fee{i + 1}", "label": label,
                          "amount": row.form.amount.data or 0})
+        by_name = {search_key(fee["label"]): fee["code"] for fee in existing}
+        named = []
+        for row in rows:
+            code = by_name.get(search_key(row["label"]))
+            named.append(code if code not in named else None)
+        taken = {row["code"] for row in rows} | {fee["code"] for fee in existing}
+        for row, code in zip(rows, named, strict=True):
+            if code is None and row["code"] in named:  # its row's code went with its name
+                code = next(f"fee{n}" for n in range(1, len(taken) + 2)
+                            if f"fee{n}" not in taken)
+                taken.add(code)
+            row["code"] = code or row["code"]
         return rows
 
 

@@ -181,14 +181,15 @@ def event_new():
     return render_template("organizer/event_form.html", form=form, event=None)
 
 
-def _event_data(form: EventForm) -> dict:
+def _event_data(form: EventForm, fees=()) -> dict:
+    """The form's event; ``fees``: the event's fee categories before this edit."""
     return {
         "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
         "starts_at": _local(form.starts_at.data), "ends_at": _local(form.ends_at.data),
         "signup_opens_at": _local(form.signup_opens_at.data),
         "signup_closes_at": _local(form.signup_closes_at.data),
         "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
-        "fees": form.fee_data(), **form.venue_data(),
+        "fees": form.fee_data(fees), **form.venue_data(),
     }
 
 
@@ -213,7 +214,7 @@ def event_edit(event_id: int):
             "their change, then make yours again."))
         return render_template("organizer/event_form.html", form=form, event=event), 409
     if submitted:
-        data = _event_data(form)
+        data = _event_data(form, [{"code": f.code, "label": f.label} for f in event.fees])
         if form.publish.data and event.status == EventStatus.draft:
             data["status"] = EventStatus.published.value
         old_times = (event.starts_at, event.ends_at)
@@ -299,14 +300,15 @@ def event_cancel(event_id: int):
 # Series
 
 
-def _series_data(form: SeriesForm) -> dict:
+def _series_data(form: SeriesForm, fees=()) -> dict:
+    """The form's series; ``fees``: its fee table before this edit."""
     start = datetime.combine(form.first_date.data, form.start_time.data, TOKYO)
     end = datetime.combine(form.first_date.data, form.end_time.data, TOKYO)
     return {
         "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
         "starts_at": start, "duration_minutes": int((end - start).total_seconds() // 60),
         "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
-        "fees": form.fee_data(),
+        "fees": form.fee_data(fees),
         "status": EventStatus.published.value if form.publish.data else "draft",
         "signup_opens_days_before": form.signup_opens_days_before.data,
         "signup_closes_hours_before": form.signup_closes_hours_before.data or 0,
@@ -316,8 +318,8 @@ def _series_data(form: SeriesForm) -> dict:
     }
 
 
-def _clean_series(form: SeriesForm) -> dict | None:
-    data = _series_data(form)
+def _clean_series(form: SeriesForm, fees=()) -> dict | None:
+    data = _series_data(form, fees)
     if data["duration_minutes"] <= 0:
         form.end_time.errors = list(form.end_time.errors) + [_("The end must be after the start.")]
         return None
@@ -368,7 +370,8 @@ def series_edit(series_id: int):
     needs_confirm = False
     if request.method == "GET":
         _fill_series_form(form, series)
-    if form.validate_on_submit() and (cleaned := _clean_series(form)) is not None:
+    if form.validate_on_submit() and (
+            cleaned := _clean_series(form, series.fee_template or [])) is not None:
         try:
             result = services.update_series(
                 db.session, current_user, series, cleaned, now=utcnow(),
