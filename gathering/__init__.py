@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, Config, ProductionConfig, config_from_env
 from gathering.accounts.session import SessionInterface
+from gathering.errors import NulCharacter
 
 
 def create_app(config: type[Config] | None = None, overrides: dict | None = None) -> Flask:
@@ -152,6 +153,8 @@ SECURITY_HEADERS = (
     ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
 )
 #: Paths behind a secret link or a login, whatever the session says.
+#: bodies whose fields the request hook reads for a NUL character (JSON: ``api.json_body``)
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PRIVATE_PREFIXES = ("/r/", "/c/", "/organizer", "/door", "/api/v1/registrations")
 
 
@@ -180,6 +183,12 @@ def _register_hooks(app: Flask) -> None:
         g.pop("_login_user", None)
         g.pop("_lang", None)
         refresh()
+        query = request.query_string
+        if b"%00" in query or b"\x00" in query or "\x00" in request.path or (
+                request.mimetype in _FORM_TYPES
+                and any("\x00" in key or "\x00" in "".join(values)
+                        for key, values in request.form.lists())):
+            raise NulCharacter()
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
         # Reads never take SQLite's write lock; writes take it at BEGIN, or at their first
         # write if the view locks late (see extensions.py). Decided before any statement.

@@ -15,8 +15,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from gathering.errors import GatheringError
+from gathering.errors import GatheringError, NulCharacter
 from gathering.errors_http import json_error
 from gathering.extensions import csrf, db
 
@@ -109,6 +110,11 @@ def json_body(max_keys: int = 100) -> dict:
     if not request.is_json:
         raise ApiError(_l("Send JSON with Content-Type: application/json."),
                        code="unsupported_media_type", status=415)
+    limit = request.max_content_length
+    if (request.content_length is None and limit is not None
+            and len(request.get_data(cache=True)) >= limit):
+        # a chunked body has no length to refuse it by: read to the limit, it is cut there
+        raise RequestEntityTooLarge()
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the decoder goes: a few KB of brackets
@@ -117,7 +123,26 @@ def json_body(max_keys: int = 100) -> dict:
         raise ApiError(_l("The body must be a JSON object."), code="malformed_json")
     if len(data) > max_keys:
         raise ApiError(_l("Too many fields."), code="malformed_json")
+    if _holds_nul(data):
+        raise NulCharacter()
     return data
+
+
+def _holds_nul(value) -> bool:
+    """Whether a NUL character is in any text of a JSON value, its keys included (walked
+    without recursion: the nesting the decoder allowed must not overflow the stack here)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def page_args() -> tuple[int, int]:

@@ -47,3 +47,13 @@ class ValidationFailed(GatheringError):
 class Conflict(GatheringError):
     code = "conflict"
     status = 409
+
+
+class NulCharacter(GatheringError):
+    """A NUL character (\\0) in a path, query, form or JSON text: no page types one, and
+    PostgreSQL cannot store it, so the request is refused before anything reads it."""
+
+    code = "nul_character"
+    status = 400
+    default_message = _l("What was sent holds an invalid character (NUL). Please send it "
+                         "again without it.")

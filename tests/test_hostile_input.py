@@ -101,3 +101,63 @@ def test_a_month_out_of_range_or_unreadable_is_a_clear_400(client, make_branch, 
                           headers={"Accept-Language": "en"})
     assert response.status_code == 400
     assert "Choose a month like 2026-12." in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_any_json_text_is_refused_on_every_json_route(
+        app, client, api_token, make_user, make_registration):
+    # PostgreSQL cannot store it: without the check an idempotency key or nonce was a 500
+    reg, _ = make_registration()
+    headers = api_token(make_user("admin"))
+    ids = {"event_id": reg.event_id, "registration_id": reg.id}
+    for method, rule in _json_writes(app):
+        url = re.sub(r"<(?:int:)?(\w+)>", lambda m: str(ids[m[1]]), rule)
+        for body in ({"nonce": "a\x00b"}, {"attendees": [{"name": "\x00"}]}, {"k\x00": 1}):
+            response = client.open(url, method=method, json=body, headers=headers)
+            assert response.status_code == 400, (method, url, body)
+            assert response.get_json()["error"]["code"] == "nul_character", (method, url)
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/events?branch=%00", "/?kind=%00", "/events?q=a%00b", "/r/abc%00def",
+    "/branches/hokkaido%00.ics",
+])
+def test_a_nul_character_in_a_path_or_query_is_a_400(client, make_branch, url):
+    make_branch(slug="hokkaido")
+    response = client.get(url)
+    assert response.status_code == 400, url
+    assert "NUL" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_sign_up_form_is_refused_and_nothing_is_stored(client,
+                                                                            make_event):
+    import sqlalchemy as sa
+
+    from gathering.extensions import db
+    from gathering.rsvp.models import Registration
+
+    event = make_event(capacity=10)
+    response = client.post(f"/events/{event.id}/signup", data={
+        "family_name": "山田", "given_name": "花子", "phone": "090-1234-5678",
+        "idempotency_key": "page\x00key", "attendees-0-category": "adult"})
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
+def test_a_chunked_body_over_the_limit_is_too_large_not_malformed(app, client, make_event):
+    import io
+    import json
+
+    event = make_event(capacity=10)
+    body = json.dumps({"contact": {"family_name": "x" * app.config["MAX_CONTENT_LENGTH"]}})
+    response = client.post(
+        f"/api/v1/events/{event.id}/registrations", input_stream=io.BytesIO(body.encode()),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True})  # as gunicorn says of chunked
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+    small = client.post(
+        f"/api/v1/events/{event.id}/registrations", input_stream=io.BytesIO(b'{"x": 1}'),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True})
+    assert small.status_code == 422  # read, and answered on its fields
