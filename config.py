@@ -49,6 +49,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours still submits
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+    #: the organizers' event and series forms (and the events API): a description of 20,000
+    #: Japanese characters is 180 KB once a form encodes it (9 bytes a character)
+    ORGANIZER_MAX_CONTENT_LENGTH = _int("ORGANIZER_MAX_CONTENT_LENGTH", 512 * 1024)
     #: reverse proxies (nginx, a load balancer) in front of the app whose X-Forwarded-For and
     #: X-Forwarded-Proto are trusted; 0 = none. Rate limits need the resident's address.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -153,6 +153,8 @@ SECURITY_HEADERS = (
     ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
 )
 #: Paths behind a secret link or a login, whatever the session says.
+#: JSON routes that take an event's long description, as the organizers' forms do
+_LONG_TEXT_ENDPOINTS = frozenset({"api.create_event", "api.update_event"})
 #: bodies whose fields the request hook reads for a NUL character (JSON: ``api.json_body``)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PRIVATE_PREFIXES = ("/r/", "/c/", "/organizer", "/door", "/api/v1/registrations")
@@ -183,6 +185,8 @@ def _register_hooks(app: Flask) -> None:
         g.pop("_login_user", None)
         g.pop("_lang", None)
         refresh()
+        if request.blueprint == "organizer" or request.endpoint in _LONG_TEXT_ENDPOINTS:
+            request.max_content_length = app.config["ORGANIZER_MAX_CONTENT_LENGTH"]
         query = request.query_string
         if b"%00" in query or b"\x00" in query or "\x00" in request.path or (
                 request.mimetype in _FORM_TYPES
