@@ -203,7 +203,9 @@ def clean_email(value, key: str = "contact.email", errors: dict | None = None) -
     if not text:
         return ""
     try:
-        return validate_email(text, check_deliverability=False).normalized
+        # in lower case whole: phones capitalise the first letter (Anna@example.jp), and
+        # the same family sent again must be found (mail servers read it either way)
+        return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         errors.setdefault(key, []).append(_l("Enter an e-mail address like name@example.jp."))
         return text
@@ -454,7 +456,7 @@ def _name_key(family: str, given: str = "") -> str:
 
 def _same_contact(reg: Registration, cleaned: dict) -> bool:
     """The same phone or the same e-mail address (given ones only; both as normalised when
-    stored: digits, and the address with its domain in lower case)."""
+    stored: digits, and the address in lower case)."""
     return bool((cleaned["phone"] and reg.phone == cleaned["phone"])
                 or (cleaned["email"] and reg.email == cleaned["email"]))
 
@@ -667,6 +669,14 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
     added = [p for p in cleaned["attendees"] if p["id"] is None]
     if any(a.checked_in_at is not None for a in removed):
         raise Conflict(_l("Someone of this party is already checked in."), code="checked_in")
+    if any(active[p["id"]].checked_in_at is not None
+           and active[p["id"]].fee_category_id != (p["category"].id if p["category"] else None)
+           for p in cleaned["attendees"] if p["id"] is not None):
+        # the door took their fee as it stood: a new category would leave the money and
+        # a receipt given out telling another story
+        raise Conflict(_l("Someone of this party is already checked in: their fee can no "
+                          "longer be changed here. Please ask the organizers at the door."),
+                       code="checked_in")
     delta = len(added) - len(removed)
     if (reg.status == RegistrationStatus.confirmed and delta > 0
             and not events.take_seats(session, event, delta)):

@@ -287,7 +287,7 @@ def test_malformed_bodies(client, organizer, body, content_type, status, code):
 
 
 def test_a_huge_body_is_413(client, organizer):
-    body = json.dumps(new_event("hokkaido", description="x" * 200_000))
+    body = json.dumps(new_event("hokkaido", description="x" * 600_000))
     assert_error(client.post("/api/v1/events", data=body, headers=dict(
         organizer["headers"], **{"Content-Type": "application/json"})), 413, "too_large")
 

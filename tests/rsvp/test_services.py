@@ -39,7 +39,7 @@ def test_register_confirms_and_normalises(make_event, signup, now):
     assert result.status == "confirmed" and not result.replayed
     assert reg.family_name_kana == "ヤマダ" and reg.given_name_kana == "ハナコ"
     assert reg.phone == "09012345678"
-    assert reg.email == "Hanako@example.jp"
+    assert reg.email == "hanako@example.jp"  # in lower case whole: found again as typed
     assert [a.allergens for a in reg.active_attendees] == [[], ["egg", "milk"]]
     assert reg.consent_at is not None and reg.feed_token and reg.ticket_token
     assert event.seats_taken == 2
@@ -266,6 +266,32 @@ def test_update_refuses_foreign_attendee_ids(make_event, signup, now):
     payload = signup(attendees=[{"id": theirs.active_attendees[0].id, "category": "adult"}])
     with pytest.raises(ValidationFailed):
         services.update_registration(db.session, mine, payload, now=now)
+
+
+def test_the_fee_of_someone_checked_in_cannot_be_changed_by_the_family(make_event, signup,
+                                                                       now):
+    event = make_event(capacity=10, starts_at=now + timedelta(days=7))
+    reg = reg_(event, signup(), now).registration
+    adult, child = reg.active_attendees
+    adult.checked_in_at = now  # the door took おとな's fee
+    db.session.commit()
+    as_child = signup(attendees=[{"id": adult.id, "category": "child"},
+                                 {"id": child.id, "category": "child", "name": "太郎"}])
+    with pytest.raises(Conflict) as exc:
+        services.update_registration(db.session, reg, as_child, now=now)
+    assert exc.value.code == "checked_in"
+    db.session.rollback()
+    db.session.expire_all()
+    assert adult.fee_category.code == "adult"
+    # the rest of the party may still change: the child's allergy corrected, fees kept
+    fixed = signup(attendees=[{"id": adult.id, "category": "adult"},
+                              {"id": child.id, "category": "adult", "name": "太郎",
+                               "allergens": ["egg"]}])
+    services.update_registration(db.session, reg, fixed, now=now)
+    db.session.commit()
+    db.session.expire_all()
+    assert [a.fee_category.code for a in reg.active_attendees] == ["adult", "adult"]
+    assert reg.active_attendees[1].allergens == ["egg"]
 
 
 def test_cancel_refusals(make_event, signup, now):

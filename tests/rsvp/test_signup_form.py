@@ -62,6 +62,21 @@ def test_a_party_signed_up_already_is_refused_under_another_key(make_event, sign
     assert count() == 2 and event.seats_taken == 4
 
 
+def test_an_address_typed_with_capitals_is_the_same_party(make_event, signup, now):
+    # a phone capitalises the first letter: Anna@example.jp once, anna@EXAMPLE.jp again
+    event = make_event(capacity=10, starts_at=now + timedelta(days=7))
+    first = reg_(event, signup(family_name="Smith", given_name="Anna", phone="",
+                               email="Anna@Example.COM"), now).registration
+    assert first.email == "anna@example.com"
+    with pytest.raises(Conflict) as exc:
+        services.register(db.session, event, signup(
+            family_name="Smith", given_name="Anna", phone="", email="anna@example.COM"),
+            now=now, idempotency_key="page-2")
+    assert exc.value.code == "already_registered"
+    db.session.rollback()
+    assert count() == 1 and event.seats_taken == 2
+
+
 def test_another_party_with_the_same_phone_or_name_is_not_a_duplicate(make_event, signup,
                                                                      now):
     event = make_event(capacity=10, starts_at=now + timedelta(days=7))
