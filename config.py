@@ -64,6 +64,10 @@ class Config:
     # Rate limits: generous, since mobile carriers put many phones behind one address.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: every limit of a route is counted and read, also after one refused: a refusal's
+    #: Retry-After then waits for each window used up (a minute's and an hour's both
+    #: spent: the hour), and a refused login still counts against the hour
+    RATELIMIT_FAIL_ON_FIRST_BREACH = False
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "60 per minute;600 per hour")

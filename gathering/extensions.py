@@ -46,8 +46,9 @@ class Limiter(_Limiter):
     equal windows), so a sign-up could say 3 left of the event's budget while the caller's
     address had none left and the next request was refused. Here the headers report the
     limit nearest to refusing: the fewest requests remaining, and among equals the one that
-    frees up last. A refused request reports the breached limit that resets last, so its
-    Retry-After is not too early. ``Retry-After`` is sent only with a refusal (429, 503):
+    frees up last. A refused request reports, of the limits it breached or used up, the
+    one that resets last, so its Retry-After is not too early (5 a minute and 5 an hour
+    both spent: the hour, not the minute after which the next try is refused again). ``Retry-After`` is sent only with a refusal (429, 503):
     on an answer that succeeded there is nothing to retry.
     """
 
@@ -57,9 +58,9 @@ class Limiter(_Limiter):
         if len(limits) < 2:
             return super().current_limit
         try:  # each window read from storage; Flask-Limiter handles a storage failure
-            breached = [lim for lim in limits if lim.breached]
-            if breached:
-                return max(breached, key=lambda lim: lim.reset_at)
+            if any(lim.breached for lim in limits):
+                spent = [lim for lim in limits if lim.breached or lim.remaining == 0]
+                return max(spent, key=lambda lim: (lim.reset_at, lim.breached))
             return min(limits, key=lambda lim: (lim.remaining, -lim.reset_at))
         except Exception:  # its own header code then reports or swallows the failure
             return super().current_limit

@@ -79,6 +79,15 @@ def test_an_hourly_limit_nearer_than_the_minute_one_is_reported(signups):
     assert 60 < int(refused.headers["Retry-After"]) <= 3601
 
 
+def test_a_refusal_waits_for_every_window_it_used_up(signups):
+    # five a minute and five an hour, all spent: after the minute the hour still refuses
+    post = signups(RATELIMIT_SIGNUP_PER_IP="5 per minute;5 per hour",
+                   RATELIMIT_SIGNUP_PER_EVENT="100 per minute")
+    answers = [post() for _ in range(6)]
+    assert [r.status_code for r in answers] == [201] * 5 + [429]
+    assert int(answers[-1].headers["Retry-After"]) > 61
+
+
 def test_equal_remaining_reports_the_limit_that_frees_up_last(signups):
     post = signups(RATELIMIT_SIGNUP_PER_IP="2 per minute;2 per hour",
                    RATELIMIT_SIGNUP_PER_EVENT="100 per minute")
