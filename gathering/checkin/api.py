@@ -91,23 +91,24 @@ def _with_retry(work):
         raise
 
 
-def _answered(admission: services.Admission, token: str) -> tuple[dict, dict]:
+def _answered(admission: services.Admission) -> tuple[dict, dict]:
     """The service's answer with the party as it stands in the same transaction, built
     before the commit so nothing has to be loaded again after it. The service hands over
-    the party it admitted; a replayed nonce finds the party by its ticket, as it stands."""
+    the party it admitted; a replayed nonce finds the party it answered for, as it stands
+    (its ticket may have been replaced since)."""
     reg = admission.registration
     if reg is None:
-        reg = services.get_registration_by_ticket(db.session, token)
+        reg = db.session.get(Registration, admission.result["registration_id"])
     return admission.result, registration_json(db.session, reg, admission.money)
 
 
-def _undone(result: dict, token: str) -> tuple[dict, dict]:
+def _undone(result: dict) -> tuple[dict, dict]:
     """``_answered`` for an undo: the party is in the session already (the identity map
     gives it without a statement), unless the nonce was replayed."""
     reg = None
     if not result.get("replayed"):
         reg = db.session.get(Registration, result["registration_id"])
-    return _answered(services.Admission(result, reg), token)
+    return _answered(services.Admission(result, reg))
 
 
 @bp.post("/checkins")
@@ -123,7 +124,7 @@ def create_checkin():
                   was_offline=data.get("was_offline") is True,
                   cash_received=_optional_int(data, "cash_received"))
     result, party = _with_retry(lambda: _answered(
-        services.admit(db.session, event, token, **kwargs), token))
+        services.admit(db.session, event, token, **kwargs)))
     body = {"registration": party,
             "admitted": result["admitted"], "already": result["already"],
             "conflicts": result["conflicts"], "amount_due": result["amount_due"],
@@ -141,7 +142,7 @@ def undo_checkin():
     token = _token(data)
     result, party = _with_retry(lambda: _undone(services.undo_check_in(
         db.session, event, token, user=user, attendee_ids=data.get("attendee_ids"),
-        nonce=data.get("nonce"), device=_device(data)), token))
+        nonce=data.get("nonce"), device=_device(data))))
     return jsonify({"registration": party, "undone": result["undone"]})
 
 

@@ -231,10 +231,8 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
     check_staff(user, event)
-    if nonce:
-        record = idempotency.get_record(session, _scope(event), nonce)
-        if record is not None:
-            return Admission(dict(record.response, replayed=True))
+    if nonce and (first := _first_answer(session, event, nonce, token)) is not None:
+        return Admission(first)
     reg, paid, received = _by_ticket(session, _BY_TICKET_WITH_LEDGER, token)
     money = fees.Totals(int(paid), int(received))  # an admission records no payment
     _validate_party(reg, event)
@@ -258,10 +256,9 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
             log.append(_row_values(reg, person, "in", user, nonce, device, now, scanned_at,
                                    was_offline, conflict=True))
     if not admitted and not was_offline:
-        if nonce:  # a twin request with this nonce may have admitted them since we looked
-            record = idempotency.get_record(session, _scope(event), nonce)
-            if record is not None:
-                return Admission(dict(record.response, replayed=True))
+        # a twin request with this nonce may have admitted them since we looked
+        if nonce and (first := _first_answer(session, event, nonce, token, reg.id)):
+            return Admission(first)
         _refuse("already_checked_in", _l("Everyone chosen is already checked in."),
                 attendee_ids=already)
     if log:  # in one statement: nothing reads the rows back as objects in this request
@@ -281,6 +278,27 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
     if nonce:
         idempotency.save_record(session, _scope(event), nonce, result)
     return Admission(result, reg, money)
+
+
+def _first_answer(session, event: Event, key: str, token: str,
+                  reg_id: int | None = None) -> dict | None:
+    """The answer given to this scan's nonce before, if any (a retry after a lost answer).
+
+    A nonce names one scan of one ticket: sent again with another ticket (a phone's counter
+    started over) it is refused with ``nonce_reused``, never answered with the other
+    party's admission, which would show the door a green card for someone not admitted.
+    The ticket a party had before a replacement still counts as its own.
+    """
+    record = idempotency.get_record(session, _scope(event), key)
+    if record is None:
+        return None
+    if reg_id is None:
+        reg_id = session.scalar(sa.select(Registration.id).where(sa.or_(
+            Registration.ticket_token == token, Registration.replaced_ticket_token == token)))
+    if reg_id != record.response.get("registration_id"):
+        _refuse("nonce_reused", _l("This scan's number was already used for another ticket. "
+                                   "Scan the ticket again."))
+    return dict(record.response, replayed=True)
 
 
 _ATTENDEES = Attendee.__table__
@@ -351,10 +369,8 @@ def undo_check_in(session, event: Event, token: str, *, user: User, attendee_ids
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
     check_staff(user, event)
-    if nonce:
-        record = idempotency.get_record(session, _scope(event), "undo:" + nonce)
-        if record is not None:
-            return dict(record.response, replayed=True)
+    if nonce and (first := _first_answer(session, event, "undo:" + nonce, token)):
+        return first
     reg = get_registration_by_ticket(session, token)
     if reg.event_id != event.id:
         _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",

@@ -34,6 +34,29 @@ def test_checkin_by_token(client, api_token, door, make_registration):
     assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 2
 
 
+def test_a_nonce_sent_again_with_another_ticket_is_refused_not_answered(
+        client, api_token, door, make_registration):
+    first, _ = make_registration(door.event, email="a@example.jp")
+    other, _ = make_registration(door.event, phone="08011112222", email="b@example.jp")
+    headers = api_token(door.volunteer)
+    assert _post(client, headers, token=first.ticket_token, event_id=door.event.id,
+                 nonce="shared-1").status_code == 200
+    r = _post(client, headers, token=other.ticket_token, event_id=door.event.id,
+              nonce="shared-1")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "nonce_reused"
+    db.session.expire_all()
+    assert all(a.checked_in_at is None for a in db.session.get(Registration, other.id).attendees)
+    # the first ticket's retry is still answered as the first time, even once replaced
+    from gathering.checkin import services
+
+    old_token = first.ticket_token
+    services.replace_ticket(db.session, db.session.get(Registration, first.id),
+                            user=door.organizer)
+    db.session.commit()
+    again = _post(client, headers, token=old_token, event_id=door.event.id, nonce="shared-1")
+    assert again.status_code == 200 and again.get_json()["replayed"] is True
+
+
 def test_whole_ticket_url_and_cash(client, api_token, door, make_registration):
     reg, _ = make_registration(door.event)
     r = _post(client, api_token(door.organizer), token=f"http://x/c/{reg.ticket_token}",
