@@ -97,6 +97,9 @@ class Config:
     MAX_PARTY_SIZE = _int("MAX_PARTY_SIZE", 10)
     FEW_SEATS_LEFT = _int("FEW_SEATS_LEFT", 5)  # 残りわずか at or below this many seats
     SENSITIVE_DATA_RETENTION_DAYS = _int("SENSITIVE_DATA_RETENTION_DAYS", 30)
+    #: the answers kept for repeated requests (a double tap, a door phone's queue sent when
+    #: the network returns) are deleted after this many days (flask purge-sensitive)
+    IDEMPOTENCY_RECORD_DAYS = _int("IDEMPOTENCY_RECORD_DAYS", 7)
 
     # Fees and receipts (領収書)
     #: a revenue-stamp (収入印紙) box is printed from this amount on, for branches that ask

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from typing import NoReturn
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
 from gathering.accounts import services as accounts
+from gathering.accounts.models import Branch
 from gathering.errors import GatheringError
 from gathering.extensions import db
 from gathering.timeutil import utcnow
 
 
 def init_app(app) -> None:
-    for command in (create_user, create_token, seed_demo, materialise_series):
+    for command in (create_user, update_user, set_password, create_token, create_branch,
+                    update_branch, seed_demo, materialise_series):
         app.cli.add_command(command)
     _add_domain_commands(app)
 
@@ -46,7 +50,8 @@ def _add_domain_commands(app) -> None:
 def create_user(email, role, branches, password, name):
     """Create an organizer, volunteer or admin account."""
     generated = password is None
-    password = password or secrets.token_urlsafe(12)
+    if generated:  # an empty --password "" is refused as too short, never replaced
+        password = secrets.token_urlsafe(12)
     try:
         user = accounts.create_user(db.session, email, role=role, password=password, name=name,
                                     branch_slugs=branches)
@@ -57,6 +62,118 @@ def create_user(email, role, branches, password, name):
     click.echo(f"Created {user.role} {user.email}")
     if generated:
         click.echo(f"Password: {password}")
+
+
+def _user_or_fail(email: str):
+    user = accounts.get_user_by_email(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}")
+    return user
+
+
+def _fail(exc: GatheringError) -> NoReturn:
+    """A refusal of a service as an operator error: its message, exit code 1, no traceback."""
+    db.session.rollback()
+    raise click.ClickException(str(exc.message)) from None
+
+
+@click.command("update-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "organizer", "volunteer"]), default=None)
+@click.option("--branch", "branches", multiple=True,
+              help="Branch slug (repeatable); replaces the user's branches.")
+@click.option("--name", default=None)
+@click.option("--active/--inactive", "is_active", default=None,
+              help="--inactive stops the account from logging in (and its API tokens).")
+@with_appcontext
+def update_user(email, role, branches, name, is_active):
+    """Change an account's role, branches, name, or whether it may log in."""
+    user = _user_or_fail(email)
+    try:
+        accounts.update_user(db.session, user, role=role, branch_slugs=branches or None,
+                             name=name, is_active=is_active)
+    except GatheringError as exc:
+        _fail(exc)
+    db.session.commit()
+    slugs = ", ".join(b.slug for b in user.branches) or "-"
+    state = "active" if user.is_active_account else "inactive"
+    click.echo(f"Updated {user.role} {user.email} ({state}; branches: {slugs})")
+
+
+@click.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None,
+              help="Asked for (hidden, twice) when not given.")
+@with_appcontext
+def set_password(email, password):
+    """Give an account a new password (a forgotten one)."""
+    user = _user_or_fail(email)
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.set_password(db.session, user, password)
+    except GatheringError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"New password set for {user.email}")
+
+
+def _show_branch(verb: str, branch) -> None:
+    click.echo(f"{verb} group {branch.slug}: {branch.name}")
+    issuer = branch.issuer_name or f"{branch.name} (the group's name)"
+    click.echo(f"  receipts issued by: {issuer}")
+    click.echo(f"  issuer address: {branch.issuer_address or '-'}")
+
+
+_BRANCH_OPTIONS = [
+    click.option("--region", default=None, help="e.g. 北海道"),
+    click.option("--description", default=None),
+    click.option("--issuer-name", default=None,
+                 help="Printed on receipts (the group's name when empty)."),
+    click.option("--issuer-address", default=None, help="Printed on receipts."),
+    click.option("--stamp-note/--no-stamp-note", "receipt_stamp_note", default=None,
+                 help="Print the revenue-stamp box on large receipts."),
+]
+
+
+def _branch_options(command):
+    for option in reversed(_BRANCH_OPTIONS):
+        command = option(command)
+    return command
+
+
+@click.command("create-branch")
+@click.argument("slug")
+@click.argument("name")
+@_branch_options
+@with_appcontext
+def create_branch(slug, name, **fields):
+    """Create a group (団体): SLUG names it in URLs (e.g. asahikawa), NAME is shown."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        branch = accounts.create_branch(db.session, slug, name, **fields)
+    except GatheringError as exc:
+        _fail(exc)
+    db.session.commit()
+    _show_branch("Created", branch)
+
+
+@click.command("update-branch")
+@click.argument("slug")
+@click.option("--name", default=None)
+@_branch_options
+@with_appcontext
+def update_branch(slug, **fields):
+    """Change a group's name, region or receipt issuer; options not given stay as they are."""
+    branch = db.session.scalar(sa.select(Branch).where(Branch.slug == slug))
+    if branch is None:
+        raise click.ClickException(f"No group with the short name {slug}")
+    try:
+        accounts.update_branch(db.session, branch, **fields)
+    except GatheringError as exc:
+        _fail(exc)
+    db.session.commit()
+    _show_branch("Updated", branch)
 
 
 @click.command("create-token")
@@ -93,13 +210,14 @@ def seed_demo():
 
 
 @click.command("materialise-series")
-@click.option("--months", type=int, default=None, help="How far ahead (default: setting).")
+@click.option("--months", type=click.IntRange(1, 60), default=None,
+              help="How far ahead, 1 to 60 (default: SERIES_HORIZON_MONTHS).")
 @with_appcontext
 def materialise_series(months):
     """Create the coming occurrences of every recurring series (run daily from cron)."""
     from gathering.events.services import materialise_all
 
-    months = months or current_app.config["SERIES_HORIZON_MONTHS"]
+    months = months if months is not None else current_app.config["SERIES_HORIZON_MONTHS"]
     count = materialise_all(db.session, now=utcnow(), months=months)
     db.session.commit()
     click.echo(f"{count} new occurrences.")

@@ -3,11 +3,18 @@
 A double tap, a retried POST or the same QR scanned twice must change nothing the second
 time and get the first answer back. The unique constraint makes two racing requests with
 the same key collide in the database, not in Python memory.
+
+A record is needed only while the same request may come again: a double tap, a retry, a
+door phone's queue sent when the network returns. ``delete_expired`` removes records older
+than that (``IDEMPOTENCY_RECORD_DAYS``, run by ``flask purge-sensitive``), and the purge of
+an event's sensitive data removes its check-in answers (``delete_scopes``), which hold the
+party's allergen and diet codes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,3 +55,20 @@ def save_record(session, scope: str, key: str, response: dict, status_code: int 
     session.execute(sa.insert(_RECORDS), {
         "scope": scope, "key": key, "response": response, "status_code": status_code,
         "created_at": utcnow()})
+
+
+def delete_scopes(session, scopes: Iterable[str] | sa.Select) -> int:
+    """Delete every stored answer of these scopes (names, or a SELECT of names). Returns
+    how many were deleted."""
+    if not isinstance(scopes, sa.Select):
+        scopes = list(scopes)
+        if not scopes:
+            return 0
+    return session.execute(sa.delete(_RECORDS).where(_RECORDS.c.scope.in_(scopes))).rowcount
+
+
+def delete_expired(session, *, now: datetime, days: int) -> int:
+    """Delete stored answers older than ``days``: a key or nonce is honoured that long.
+    Returns how many were deleted."""
+    cutoff = now - timedelta(days=days)
+    return session.execute(sa.delete(_RECORDS).where(_RECORDS.c.created_at < cutoff)).rowcount

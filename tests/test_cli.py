@@ -37,6 +37,10 @@ def test_create_user_refusals(runner, make_branch):
         (["x@example.org", "--role", "organizer"], "団体が必要です"),
         (["x@example.org", "--role", "admin", "--password", "short"], "8文字以上"),
         (["not-an-email", "--role", "admin"], "メールアドレス"),
+        (["nul\x01@example.org", "--role", "admin"], "メールアドレス"),
+        (["two@@example.org", "--role", "admin"], "メールアドレス"),
+        # an empty password was silently replaced by one nobody was shown
+        (["x@example.org", "--role", "admin", "--password", ""], "8文字以上"),
     ]
     for args, text in cases:
         result = runner.invoke(args=["create-user", *args])
@@ -46,6 +50,24 @@ def test_create_user_refusals(runner, make_branch):
     runner.invoke(args=["create-user", "x@example.org", "--role", "admin"])
     again = runner.invoke(args=["create-user", "X@example.org", "--role", "admin"])
     assert again.exit_code != 0 and "すでに登録" in again.output
+
+
+def test_a_full_width_address_is_stored_as_typed_in_ascii(runner):
+    result = runner.invoke(args=["create-user", "ｂｏｓｓ＠example.org", "--role", "admin",
+                                 "--password", "a long enough secret"])
+    assert result.exit_code == 0, result.output
+    assert accounts.authenticate(db.session, "boss@example.org", "a long enough secret")
+
+
+def test_numbers_out_of_range_are_refused_without_a_traceback(runner):
+    for args in (["purge-sensitive", "--days", "99999999"],
+                 ["purge-sensitive", "--days", "999999999999999999999"],
+                 ["materialise-series", "--months", "100000"],
+                 ["materialise-series", "--months", "0"],
+                 ["materialise-series", "--months", "-3"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2, (args, result.output)  # click's usage error
+        assert "Traceback" not in result.output and "range" in result.output, args
 
 
 def test_create_token_prints_a_token_that_authenticates(runner, client, make_user):

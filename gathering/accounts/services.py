@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
+import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, make_transient_to_detached
@@ -17,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gathering.accounts.models import ApiToken, Branch, Role, User
 from gathering.errors import GatheringError, NotFound
+from gathering.japanese import normalize_name, normalize_text
 from gathering.timeutil import utcnow
 
 # A hash to check against when the e-mail is unknown, so both paths take the same time.
@@ -40,7 +44,9 @@ def hash_password(password: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    return (email or "").strip().lower()
+    """An account's address as stored and looked up: full-width letters as ASCII (an IME
+    left on), without spaces around, in lower case."""
+    return unicodedata.normalize("NFKC", email or "").strip().lower()
 
 
 def get_user_by_email(session, email: str) -> User | None:
@@ -62,20 +68,16 @@ def create_user(session, email: str, *, role: str, password: str, name: str = ""
                 branch_slugs: list[str] | tuple[str, ...] = ()) -> User:
     """Create an account. Raises AccountError for a taken e-mail, bad role or unknown branch."""
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254:
-        raise AccountError(_l("Enter a valid e-mail address."), code="invalid_email")
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise AccountError(_l("Enter a valid e-mail address."), code="invalid_email") from None
     if role not in {r.value for r in Role}:
         raise AccountError(_l("Unknown role."), code="invalid_role")
-    if len(password) < 8:
-        raise AccountError(_l("The password must be at least 8 characters."), code="weak_password")
+    _check_password(password)
     if get_user_by_email(session, email):
         raise AccountError(_l("This e-mail address already has an account."), code="duplicate")
-    branches = []
-    for slug in branch_slugs:
-        branch = session.scalar(sa.select(Branch).where(Branch.slug == slug))
-        if branch is None:
-            raise AccountError(_l("Unknown branch: %(slug)s", slug=slug), code="unknown_branch")
-        branches.append(branch)
+    branches = _branches_of(session, branch_slugs)
     if role != Role.admin and not branches:
         raise AccountError(_l("Organizers and volunteers need a branch."), code="branch_required")
     user = User(email=email, name=name or email.split("@")[0], role=role,
@@ -83,6 +85,119 @@ def create_user(session, email: str, *, role: str, password: str, name: str = ""
     session.add(user)
     session.flush()
     return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < 8:
+        raise AccountError(_l("The password must be at least 8 characters."), code="weak_password")
+
+
+def _branches_of(session, slugs) -> list[Branch]:
+    branches = []
+    for slug in slugs:
+        branch = session.scalar(sa.select(Branch).where(Branch.slug == slug))
+        if branch is None:
+            raise AccountError(_l("Unknown branch: %(slug)s", slug=slug), code="unknown_branch")
+        branches.append(branch)
+    return branches
+
+
+def set_password(session, user: User, password: str) -> None:
+    """Give ``user`` a new password (an operator resetting a forgotten one). Raises
+    AccountError ``weak_password`` under 8 characters."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def update_user(session, user: User, *, role: str | None = None,
+                branch_slugs: list[str] | tuple[str, ...] | None = None,
+                name: str | None = None, is_active: bool | None = None) -> User:
+    """Change an account's role, branches (replaced by ``branch_slugs``), name or whether
+    it may log in; None leaves a field as it is. Raises AccountError ``invalid_role``,
+    ``unknown_branch`` and ``branch_required`` (organizers and volunteers need a branch)."""
+    if role is not None and role not in {r.value for r in Role}:
+        raise AccountError(_l("Unknown role."), code="invalid_role")
+    branches = _branches_of(session, branch_slugs) if branch_slugs is not None else None
+    new_role = role or user.role
+    if new_role != Role.admin and not (branches if branches is not None else user.branches):
+        raise AccountError(_l("Organizers and volunteers need a branch."), code="branch_required")
+    user.role = new_role
+    if branches is not None:
+        user.branches = branches
+    if name is not None:
+        user.name = normalize_name(name)[:120] or user.name
+    if is_active is not None:
+        user.is_active_account = is_active
+    session.flush()
+    return user
+
+
+#: a branch's slug names it in URLs (/branches/<slug>, feeds): lower-case ASCII letters,
+#: digits and inner hyphens
+_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+
+#: the longest text each branch field holds (the columns' lengths)
+_BRANCH_LIMITS = {"name": 120, "region": 60, "issuer_name": 200, "issuer_address": 300}
+
+
+def _clean_branch_fields(fields: dict) -> dict:
+    cleaned = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key == "receipt_stamp_note":
+            cleaned[key] = bool(value)
+            continue
+        value = normalize_text(value)
+        if key != "description":  # one line
+            value = re.sub(r"\s+", " ", value)
+        if key in _BRANCH_LIMITS and len(value) > _BRANCH_LIMITS[key]:
+            raise AccountError(_l("%(field)s is too long (at most %(max)d characters).",
+                                  field="--" + key.replace("_", "-"), max=_BRANCH_LIMITS[key]),
+                               code="too_long")
+        cleaned[key] = value
+    if "name" in cleaned and not cleaned["name"]:
+        raise AccountError(_l("Enter the group's name."), code="name_required")
+    return cleaned
+
+
+def create_branch(session, slug: str, name: str, *, region: str = "", description: str = "",
+                  issuer_name: str = "", issuer_address: str = "",
+                  receipt_stamp_note: bool = False) -> Branch:
+    """Create a group (団体). ``issuer_name`` and ``issuer_address`` are printed on its
+    receipts (the name of the group when empty). Raises AccountError ``invalid_slug``,
+    ``duplicate_slug``, ``name_required`` and ``too_long``."""
+    slug = normalize_text(slug).lower()
+    if not _SLUG_RE.match(slug):
+        raise AccountError(_l("A group's short name (slug) is 1 to 60 lower-case letters, "
+                              "digits and hyphens, e.g. asahikawa or higashi-kanto."),
+                           code="invalid_slug")
+    if session.scalar(sa.select(Branch.id).where(Branch.slug == slug)) is not None:
+        raise AccountError(_l("A group with the short name %(slug)s already exists.",
+                              slug=slug), code="duplicate_slug")
+    fields = _clean_branch_fields(dict(
+        name=name, region=region, description=description, issuer_name=issuer_name,
+        issuer_address=issuer_address, receipt_stamp_note=receipt_stamp_note))
+    branch = Branch(slug=slug, **fields)
+    session.add(branch)
+    session.flush()
+    return branch
+
+
+def update_branch(session, branch: Branch, **fields) -> Branch:
+    """Change a group's name, region, description or receipt issuer (``issuer_name``,
+    ``issuer_address``, ``receipt_stamp_note``); a field given as None stays as it is, an
+    empty issuer falls back to the group's name on receipts. Raises AccountError
+    ``name_required`` and ``too_long``."""
+    unknown = set(fields) - {"name", "region", "description", "issuer_name",
+                             "issuer_address", "receipt_stamp_note"}
+    if unknown:
+        raise TypeError(f"unknown branch fields: {sorted(unknown)}")
+    for key, value in _clean_branch_fields(fields).items():
+        setattr(branch, key, value)
+    session.flush()
+    return branch
 
 
 def _token_digest(token: str) -> str:

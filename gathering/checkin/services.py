@@ -181,6 +181,16 @@ def _scope(event: Event) -> str:
     return f"checkin:{event.id}"
 
 
+def delete_answers(session, events_query: sa.Select) -> int:
+    """Delete the stored answers of check-ins and undos (by nonce) at the events whose ids
+    ``events_query`` selects. An admission's answer holds the party's allergen and diet
+    codes (``alerts``), so it goes when the events' sensitive data is purged. Returns how
+    many were deleted."""
+    ids = events_query.subquery()
+    scopes = sa.select(sa.literal("checkin:", sa.String) + sa.cast(ids.c[0], sa.String))
+    return idempotency.delete_scopes(session, scopes)
+
+
 def _payment_nonce(event: Event, nonce: str) -> str:
     """The nonce of the cash taken with a check-in. Check-in nonces are unique per event
     (``_scope``) but payment nonces across all payments, so the event is part of it; the
@@ -685,6 +695,37 @@ def live_counts(session, event: Event, now: datetime | None = None) -> Counts:
     conflicts = session.scalar(sa.select(sa.func.count(CheckIn.id)).where(
         CheckIn.event_id == event.id, CheckIn.conflict.is_(True))) or 0
     return Counts(admitted, expected, walk_ins, waiting, no_shows, conflicts)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who of an event's people signed up and who came, counted as ``live_counts`` does."""
+
+    expected: int = 0  # confirmed people signed up beforehand (walk-ins not included)
+    admitted: int = 0  # people admitted at the door, walk-ins included
+    no_shows: int = 0  # of the expected, those never admitted
+
+
+def attendance_counts(session, event_ids) -> dict[int, Attendance]:
+    """``Attendance`` of each of these events in one statement (a list of past events shows
+    it per row); an event without people is left out (``Attendance()`` is its zero)."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    expected = sa.and_(Registration.status == RegistrationStatus.confirmed.value,
+                       Registration.is_walk_in.is_(False))
+    came = Attendee.checked_in_at.is_not(None)
+
+    def people(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    rows = session.execute(
+        sa.select(Registration.event_id, people(expected), people(came),
+                  people(sa.and_(expected, sa.not_(came))))
+        .join(Attendee, Attendee.registration_id == Registration.id)
+        .where(Registration.event_id.in_(ids), Attendee.cancelled_at.is_(None))
+        .group_by(Registration.event_id))
+    return {event_id: Attendance(int(e), int(a), int(n)) for event_id, e, a, n in rows}
 
 
 def party_summary(session, reg: Registration, labels=None) -> dict:

@@ -23,9 +23,12 @@ from gathering.errors import GatheringError, NotFound
 from gathering.events.services import get_event, get_event_for_user, list_branch_events
 from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
+from gathering.formatting import format_phone
 from gathering.i18n import current_lang
 from gathering.japanese import NAME_VARIANTS
+from gathering.rsvp import services as rsvp
 from gathering.rsvp.forms import CancelForm
+from gathering.rsvp.mails import page_url, party_lang, send_registration_mail
 from gathering.rsvp.models import Registration, RegistrationStatus
 from gathering.security import new_token
 from gathering.timeutil import utcnow
@@ -95,9 +98,15 @@ def ticket(token: str):
         reg = services.get_registration_by_ticket(db.session, token)
     except NotFound:
         reg = None
+    except services.CheckinRefused:  # replaced by a new ticket: the door says so to staff
+        if user is not None:
+            raise
+        return render_template("checkin/invalid_ticket.html"), 404
     if user is None or reg is None or not user.can_staff_branch(reg.event.branch_id):
         if user is not None and reg is None:
             return render_template("checkin/unknown.html"), 404
+        if reg is None:  # mistyped or cut short: no ticket to show, but how to find it
+            return render_template("checkin/invalid_ticket.html"), 404
         # the resident's own phone: the code to show (this page's address), while it admits
         valid = (reg is not None and reg.status == RegistrationStatus.confirmed
                  and reg.ticket_revoked_at is None and not reg.event.is_cancelled)
@@ -332,4 +341,32 @@ def replace_ticket(event_id: int, registration_id: int):
         db.session.commit()
         flash(_("%(name)s has a new ticket: the old QR code no longer works. Their manage "
                 "page shows the new one.", name=reg.full_name), "success")
+        _tell_new_ticket(reg)
     return redirect(url_for("rsvp.registrations", event_id=event.id))
+
+
+def _tell_new_ticket(reg: Registration) -> None:
+    """Mail the party its new ticket (after the commit), and tell the organizer whether it
+    was mailed or the family must be phoned: their old QR code no longer works."""
+    if reg.email:
+        token = rsvp.manage_token_for(reg)
+        if token is None:
+            token = rsvp.reissue_manage_token(reg)
+            db.session.commit()
+        ticket_url = page_url("checkin.ticket", party_lang(reg), token=reg.ticket_token)
+        if send_registration_mail(reg, token, "new_ticket", ticket_url=ticket_url):
+            flash(_("The new ticket was mailed to %(email)s.", email=reg.email), "success")
+            return
+        message = (_("The mail to %(email)s could not be sent: please phone %(name)s "
+                     "(%(phone)s). At the door, search their name.", email=reg.email,
+                     name=reg.full_name, phone=format_phone(reg.phone)) if reg.phone else
+                   _("The mail to %(email)s could not be sent. At the door, search their "
+                     "name.", email=reg.email))
+    elif reg.phone:
+        message = _("%(name)s gave no e-mail address and was not told: please phone them "
+                    "(%(phone)s). At the door, search their name.", name=reg.full_name,
+                    phone=format_phone(reg.phone))
+    else:
+        message = _("%(name)s gave no e-mail address or phone number and was not told. At "
+                    "the door, search their name.", name=reg.full_name)
+    flash(message, "warning")

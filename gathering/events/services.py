@@ -60,6 +60,15 @@ class SeriesChangeNeedsConfirmation(Conflict):
     )
 
 
+class MoveIntoPastNeedsConfirmation(Conflict):
+    """An edit would move an event that is not over yet so that it ends in the past: it
+    would vanish for residents, its parties would be mailed that date, and the nightly
+    purge could delete its allergy notes. ``details["parties"]``: the active sign-ups."""
+
+    code = "moved_into_past"
+    default_message = _l("This date is already over. Confirm to save it anyway.")
+
+
 # ---------------------------------------------------------------------------------------
 # Reading
 
@@ -231,6 +240,18 @@ def list_branch_events(session, user: User, *, include_past: bool = False, now=N
     if not include_past:
         q = q.where(Event.ends_at >= (now or utcnow()) - timedelta(days=1))
     return list(session.scalars(q.order_by(Event.starts_at).limit(limit)))
+
+
+def list_past_branch_events(session, user: User, *, now=None, page: int = 1,
+                            per_page: int = 20) -> Page:
+    """A page of the events of the user's branches (every branch for an admin) that have
+    ended, the latest first: after the day the organizer still needs their sign-ups,
+    no-shows and money for the report. Drafts and cancelled events are kept in."""
+    q = sa.select(Event).where(Event.ends_at < (now or utcnow()))
+    if not user.is_admin:
+        q = q.where(Event.branch_id.in_(user.branch_ids or {-1}))
+    return paginate(session, q.order_by(Event.starts_at.desc(), Event.id.desc()), page,
+                    per_page)
 
 
 def list_user_series(session, user: User) -> list[Series]:
@@ -406,6 +427,17 @@ def clean_venue(raw, errors: dict) -> dict | None:
     return venue
 
 
+def _capacity(value, errors: dict) -> int | None:
+    """Seats: a whole number from 1, or none for no limit. Zero seats would be an event
+    shown open for sign-up that nobody can join."""
+    number = _int(value, "capacity", errors, 0, MAX_CAPACITY)
+    if number == 0:
+        errors.setdefault("capacity", []).append(
+            _l("Seats must be at least 1. For no limit, leave the seats empty."))
+        return None
+    return number
+
+
 def clean_event_data(data: dict, *, partial: bool = False) -> dict:
     """Check and normalise event fields (API and forms alike). Raises ValidationFailed.
 
@@ -435,7 +467,7 @@ def clean_event_data(data: dict, *, partial: bool = False) -> dict:
         if key in data:
             out[key] = _aware(data.get(key), key, errors)
     if has("capacity") and "capacity" in data:
-        out["capacity"] = _int(data.get("capacity"), "capacity", errors, 0, MAX_CAPACITY)
+        out["capacity"] = _capacity(data.get("capacity"), errors)
     if "fees" in data:
         out["fees"] = clean_fees(data.get("fees"), errors)
     if "fee_basis" in data:
@@ -556,13 +588,17 @@ def create_event(session, user: User, branch: Branch, data: dict) -> Event:
     return event
 
 
-def update_event(session, user: User, event: Event, data: dict, *, now=None) -> list:
+def update_event(session, user: User, event: Event, data: dict, *, now=None,
+                 confirm_past: bool = True) -> list:
     """Edit one event (an occurrence of a series is then detached from the series).
 
     Returns the waiting parties a larger capacity confirmed (the caller mails them after
     its commit: ``gathering.rsvp.mails.notify_promoted``).
     Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
     a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
+    With ``confirm_past`` false, an edit that makes an event not over yet end in the past
+    (a month mistyped) raises MoveIntoPastNeedsConfirmation and changes nothing; the API
+    leaves it true (its clients send dates deliberately).
     """
     check_can_manage(user, event.branch_id)
     if event.status == EventStatus.cancelled:
@@ -582,6 +618,9 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None) -> 
     opens = data.get("signup_opens_at", event.signup_opens_at)
     closes = data.get("signup_closes_at", event.signup_closes_at)
     _check_times(starts, ends, opens, closes)
+    current = now or utcnow()
+    if not confirm_past and event.ends_at > current and ends <= current:
+        raise MoveIntoPastNeedsConfirmation(parties=registrations_count(session, event))
     if _lowers_below_taken(event, data.get("capacity", event.capacity)):
         raise Conflict(
             _l("%(n)d people are already confirmed; the capacity cannot be lower.",
@@ -683,7 +722,7 @@ def clean_series_data(data: dict) -> dict:
     out["starts_at"] = _aware(data.get("starts_at"), "starts_at", errors, required=True)
     out["duration_minutes"] = _int(data.get("duration_minutes"), "duration_minutes", errors,
                                    15, 24 * 60, allow_none=False)
-    out["capacity"] = _int(data.get("capacity"), "capacity", errors, 0, MAX_CAPACITY)
+    out["capacity"] = _capacity(data.get("capacity"), errors)
     out["fees"] = clean_fees(data.get("fees"), errors)
     out["status"] = data.get("status") or EventStatus.draft.value
     if not isinstance(out["status"], str) or out["status"] not in (EventStatus.draft,

@@ -497,9 +497,60 @@ class PartyMoney:
         return balance_of(self.due, Totals(self.paid, self.received))
 
 
+#: codes of the fee categories whose people a report (実績報告書) counts as children;
+#: everyone else, parents included, is an adult. Data, not code: a group whose fee table
+#: has age bands of children (小学生, 中学生) adds their codes here.
+CHILD_FEE_CODES = frozenset({"child"})
+
+
+@dataclass
+class People:
+    """Children and adults of one event or more, as a 実績報告書 counts them: signed up
+    (confirmed sign-ups made beforehand; walk-ins signed up at the door only) and who came
+    (admitted at the door, walk-ins included), as the door's counts do."""
+
+    children_signed_up: int = 0
+    adults_signed_up: int = 0
+    children_came: int = 0
+    adults_came: int = 0
+
+    @property
+    def signed_up(self) -> int:
+        return self.children_signed_up + self.adults_signed_up
+
+    @property
+    def came(self) -> int:
+        return self.children_came + self.adults_came
+
+    def count(self, registration: Registration) -> None:
+        """Add the people of one sign-up (its cancelled people left out)."""
+        expected = (registration.status == RegistrationStatus.confirmed
+                    and not registration.is_walk_in)
+        for person in registration.active_attendees:
+            child = (person.fee_category is not None
+                     and person.fee_category.code in CHILD_FEE_CODES)
+            if expected:
+                if child:
+                    self.children_signed_up += 1
+                else:
+                    self.adults_signed_up += 1
+            if person.checked_in_at is not None:
+                if child:
+                    self.children_came += 1
+                else:
+                    self.adults_came += 1
+
+    def add(self, other: People) -> None:
+        self.children_signed_up += other.children_signed_up
+        self.adults_signed_up += other.adults_signed_up
+        self.children_came += other.children_came
+        self.adults_came += other.adults_came
+
+
 @dataclass
 class MoneySummary:
-    """Income by method, refunds, waivers and what is still owed, for one event or more."""
+    """Income by method, refunds, waivers and what is still owed, for one event or more;
+    with its people, for the reports."""
 
     due: int = 0
     income: dict = field(default_factory=lambda: {m.value: 0 for m in MONEY_METHODS})
@@ -508,6 +559,7 @@ class MoneySummary:
     outstanding: int = 0  # sum of what parties still owe
     overpaid: int = 0  # sum of what parties paid too much (refunds to make)
     parties: int = 0
+    people: People = field(default_factory=People)
 
     @property
     def income_total(self) -> int:
@@ -531,26 +583,45 @@ class MoneySummary:
         self.outstanding += other.outstanding
         self.overpaid += other.overpaid
         self.parties += other.parties
+        self.people.add(other.people)
         for m in self.income:
             self.income[m] += other.income[m]
             self.refunds[m] += other.refunds[m]
 
 
-def event_money(session, event: Event) -> tuple[MoneySummary, list[PartyMoney]]:
-    """The event's summary and every party with something due or paid, in sign-up order."""
-    regs = list(session.scalars(
-        sa.select(Registration).where(Registration.event_id == event.id)
+def _registrations(session, event_ids) -> list[Registration]:
+    """The sign-ups of these events (ids or a subquery of them), with their people and fee
+    categories, in sign-up order."""
+    return list(session.scalars(
+        sa.select(Registration).where(Registration.event_id.in_(event_ids))
         .options(selectinload(Registration.attendees).selectinload(Attendee.fee_category))
         .order_by(Registration.created_at, Registration.id)))
-    rows = session.execute(
-        sa.select(Payment.registration_id, Payment.method, Payment.is_refund,
+
+
+def _ledger_sums(session, event_ids) -> list:
+    """(event, registration, method, refund?, sum) of the ledger of these events."""
+    return session.execute(
+        sa.select(Payment.event_id, Payment.registration_id, Payment.method, Payment.is_refund,
                   sa.func.sum(Payment.amount))
-        .where(Payment.event_id == event.id)
-        .group_by(Payment.registration_id, Payment.method, Payment.is_refund)).all()
+        .where(Payment.event_id.in_(event_ids))
+        .group_by(Payment.event_id, Payment.registration_id, Payment.method,
+                  Payment.is_refund)).all()
+
+
+def event_money(session, event: Event) -> tuple[MoneySummary, list[PartyMoney]]:
+    """The event's summary and every party with something due or paid, in sign-up order."""
+    return _summarise(_registrations(session, [event.id]), _ledger_sums(session, [event.id]))
+
+
+def _summarise(regs: list[Registration], ledger: list) -> tuple[MoneySummary,
+                                                                  list[PartyMoney]]:
+    """One event's summary and parties from its sign-ups and its ledger's sums."""
+    rows = [row[1:] for row in ledger]
     summary = MoneySummary()
     by_reg: dict[int, PartyMoney] = {}
     for reg in regs:
         by_reg[reg.id] = PartyMoney(reg, due=amount_due(reg))
+        summary.people.count(reg)
     for reg_id, method, is_refund, total in rows:
         party = by_reg.get(reg_id)
         total = int(total or 0)
@@ -689,22 +760,64 @@ def month_bounds(month: str | None, now: datetime | None = None) -> tuple[date, 
     return first, start, end
 
 
-def month_money(session, branch_ids, month: str | None, now=None
-                ) -> tuple[date, list[tuple[Event, MoneySummary]], MoneySummary]:
-    """Every event of these branches starting in the month, with its summary and the total."""
-    first, start, end = month_bounds(month, now)
+def fiscal_year_bounds(year, now: datetime | None = None) -> tuple[int, datetime, datetime]:
+    """``2026`` (2026年度) → (2026, 2026-04-01, 2027-04-01) in Tokyo; the current fiscal year
+    when empty. Also ``２０２６``, ``2026年度``. Raises ValidationFailed (invalid_year)."""
+    if year:
+        text = normalize_text(str(year)).replace(" ", "")
+        m = re.fullmatch(r"(\d{4})(?:年度?)?", text)
+        if not m or not 2000 <= int(m.group(1)) <= 2099:
+            raise ValidationFailed(_l("Choose a fiscal year like 2026."),
+                                   fields={"year": [_l("Choose a fiscal year like 2026.")]},
+                                   code="invalid_year")
+        fy = int(m.group(1))
+    else:
+        fy = fiscal_year(_today(now))
+    return fy, datetime(fy, 4, 1, tzinfo=TOKYO), datetime(fy + 1, 4, 1, tzinfo=TOKYO)
+
+
+def period_money(session, branch_ids, start: datetime, end: datetime
+                 ) -> tuple[list[tuple[Event, MoneySummary]], MoneySummary]:
+    """Every event of these branches starting in [start, end), with its summary, and the
+    total. A fixed number of statements, however many events (a fiscal year has dozens)."""
     events = list(session.scalars(
         sa.select(Event).where(Event.branch_id.in_(list(branch_ids)), Event.starts_at >= start,
                                Event.starts_at < end)
         .options(selectinload(Event.branch))
         .order_by(Event.starts_at, Event.id)))
+    if not events:
+        return [], MoneySummary()
+    ids = [e.id for e in events]
+    regs: dict[int, list[Registration]] = {}
+    for reg in _registrations(session, ids):
+        regs.setdefault(reg.event_id, []).append(reg)
+    ledger: dict[int, list] = {}
+    for row in _ledger_sums(session, ids):
+        ledger.setdefault(row[0], []).append(row)
     total = MoneySummary()
     rows = []
     for event in events:
-        summary, _lines = event_money(session, event)
+        summary, _lines = _summarise(regs.get(event.id, []), ledger.get(event.id, []))
         rows.append((event, summary))
         total.add(summary)
+    return rows, total
+
+
+def month_money(session, branch_ids, month: str | None, now=None
+                ) -> tuple[date, list[tuple[Event, MoneySummary]], MoneySummary]:
+    """Every event of these branches starting in the month, with its summary and the total."""
+    first, start, end = month_bounds(month, now)
+    rows, total = period_money(session, branch_ids, start, end)
     return first, rows, total
+
+
+def year_money(session, branch_ids, year, now=None
+               ) -> tuple[int, list[tuple[Event, MoneySummary]], MoneySummary]:
+    """Every event of these branches in the fiscal year (年度: April to March), with its
+    summary, and the year's total, for the 実績報告書."""
+    fy, start, end = fiscal_year_bounds(year, now)
+    rows, total = period_money(session, branch_ids, start, end)
+    return fy, rows, total
 
 
 def event_status_label(event: Event) -> str:
@@ -817,20 +930,51 @@ def fiscal_year(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
-def month_csv(rows: list[tuple[Event, MoneySummary]]) -> bytes:
-    header = [_("Date"), _("Japanese era"), _("Fiscal year"), _("Event"), _("Group"),
-              _("Parties"), _("Due (yen)"), _("Cash (yen)"), _("Bank transfer (yen)"),
-              _("Online (yen)"), _("Refunds (yen)"), _("Waived (yen)"), _("Net income (yen)"),
-              _("Outstanding (yen)"), _("Status")]  # new columns go last: sheets read by place
+def fiscal_year_era(fy: int) -> str:
+    """令和8年度 for 2026年度; 令和元年度 for 2019 (its April was still 平成31年)."""
+    return japanese_era(date(fy, 5, 1)) + "度"
+
+
+def _money_header() -> list:
+    # new columns go last: sheets read by place
+    return [_("Date"), _("Japanese era"), _("Fiscal year"), _("Event"), _("Group"),
+            _("Parties"), _("Due (yen)"), _("Cash (yen)"), _("Bank transfer (yen)"),
+            _("Online (yen)"), _("Refunds (yen)"), _("Waived (yen)"), _("Net income (yen)"),
+            _("Outstanding (yen)"), _("Status"), _("Children signed up"),
+            _("Adults signed up"), _("Children who came"), _("Adults who came")]
+
+
+def _money_cells(s: MoneySummary) -> tuple[list, list]:
+    """The money columns of a row, and its people columns (after 状態)."""
+    return ([s.parties, s.due, s.income["cash"], s.income["bank_transfer"],
+             s.income["online"], s.refunds_total, s.waived, s.net, s.outstanding],
+            [s.people.children_signed_up, s.people.adults_signed_up, s.people.children_came,
+             s.people.adults_came])
+
+
+def _money_rows(rows: list[tuple[Event, MoneySummary]]) -> list[list]:
     out = []
     for event, s in rows:
         day = to_local(event.starts_at).date()
+        money, people = _money_cells(s)
         out.append([day.isoformat(), f"{japanese_era(day)}{day.month}月{day.day}日",
-                    f"{fiscal_year(day)}", event.title, event.branch.name, s.parties, s.due,
-                    s.income["cash"], s.income["bank_transfer"], s.income["online"],
-                    s.refunds_total, s.waived, s.net, s.outstanding,
-                    event_status_label(event)])
-    return to_csv(header, out)
+                    f"{fiscal_year(day)}", event.title, event.branch.name, *money,
+                    event_status_label(event), *people])
+    return out
+
+
+def month_csv(rows: list[tuple[Event, MoneySummary]]) -> bytes:
+    """One row per event: its money, its state, its children and adults (実績報告書)."""
+    return to_csv(_money_header(), _money_rows(rows))
+
+
+def year_csv(fy: int, rows: list[tuple[Event, MoneySummary]], total: MoneySummary) -> bytes:
+    """The fiscal year (年度) as the month CSV has it, one row per event, then a last row
+    with the year's total (合計; its event column says how many were held and cancelled)."""
+    money, people = _money_cells(total)
+    last = [_("Total"), fiscal_year_era(fy), f"{fy}", count_events(rows).text(), "", *money,
+            "", *people]
+    return to_csv(_money_header(), [*_money_rows(rows), last])
 
 
 # ---------------------------------------------------------------------------------------

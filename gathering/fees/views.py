@@ -27,7 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from gathering.accounts.models import Branch
 from gathering.errors import GatheringError, ValidationFailed
 from gathering.events import services as events
-from gathering.extensions import db, limiter
+from gathering.extensions import csrf, db, limiter
 from gathering.fees import services
 from gathering.fees.forms import ENTRY_KINDS, CashCountForm, LedgerEntryForm, ReceiptForm
 from gathering.fees.models import PaymentMethod, Receipt
@@ -35,7 +35,7 @@ from gathering.formatting import format_yen
 from gathering.i18n import current_lang
 from gathering.rsvp.models import Registration
 from gathering.rsvp.services import get_registration_by_manage_token
-from gathering.security import new_token
+from gathering.security import csrf_failed, new_token
 from gathering.timeutil import to_local, utcnow
 
 bp = Blueprint("fees", __name__)
@@ -266,7 +266,8 @@ def _month_branches() -> list[Branch]:
     return [b for b in current_user.branches if current_user.can_manage_branch(b.id)]
 
 
-def _month_args():
+def _chosen_branches() -> tuple[list[Branch], str, list[Branch]]:
+    """The groups the user may see the money of, the ?branch= asked for, and those chosen."""
     branches = _month_branches()
     if not branches:
         abort(403)
@@ -274,6 +275,11 @@ def _month_args():
     chosen = [b for b in branches if b.slug == slug] if slug else branches
     if slug and not chosen:
         abort(404)
+    return branches, slug, chosen
+
+
+def _month_args():
+    branches, slug, chosen = _chosen_branches()
     try:
         first, rows, total = services.month_money(db.session, [b.id for b in chosen],
                                                   request.args.get("month"), now=utcnow())
@@ -284,9 +290,33 @@ def _month_args():
     return branches, slug, first, rows, total
 
 
+def _year_args():
+    branches, slug, chosen = _chosen_branches()
+    try:
+        fy, rows, total = services.year_money(db.session, [b.id for b in chosen],
+                                              request.args.get("year"), now=utcnow())
+    except ValidationFailed:
+        fy, rows, total = services.year_money(db.session, [b.id for b in chosen], None,
+                                              now=utcnow())
+        flash(_("Choose a fiscal year like 2026."), "error")
+    return branches, slug, fy, rows, total
+
+
+def _year_page():
+    """The fiscal year (年度, April to March; ?year=2026 is 2026-04 to 2027-03): each event
+    with its money and people, and the year's total, for the 実績報告書."""
+    branches, slug, fy, rows, total = _year_args()
+    return render_template("fees/money_year.html", branches=branches, slug=slug, fy=fy,
+                           era=services.fiscal_year_era(fy), rows=rows, total=total,
+                           counts=services.count_events(rows),
+                           status_label=services.event_status_label)
+
+
 @bp.get("/organizer/money")
 @login_required
 def month():
+    if "year" in request.args:
+        return _year_page()
     branches, slug, first, rows, total = _month_args()
     prev = (first - timedelta(days=1)).strftime("%Y-%m")
     nxt = (first + timedelta(days=32)).strftime("%Y-%m")
@@ -294,12 +324,17 @@ def month():
                            rows=rows, total=total, prev=prev, next=nxt,
                            counts=services.count_events(rows),
                            status_label=services.event_status_label,
-                           month=first.strftime("%Y-%m"))
+                           month=first.strftime("%Y-%m"), fy=services.fiscal_year(first))
 
 
 @bp.get("/organizer/money.csv")
 @login_required
 def month_csv():
+    """The month's CSV, or with ?year=2026 the fiscal year's (its last row the total)."""
+    if "year" in request.args:
+        _branches, slug, fy, rows, total = _year_args()
+        name = f"money-fy{fy}{'-' + slug if slug else ''}.csv"
+        return _csv(services.year_csv(fy, rows, total), name)
     _branches, slug, first, rows, _total = _month_args()
     name = f"money-{first:%Y-%m}{'-' + slug if slug else ''}.csv"
     return _csv(services.month_csv(rows), name)
@@ -379,6 +414,7 @@ def _receipt_limit() -> str:
 
 
 @bp.route("/r/<manage_token>/receipt", methods=["GET", "POST"])
+@csrf.exempt  # checked below, where a failure can show the form again instead of a bare 400
 @limiter.limit(_receipt_limit, methods=["POST"])
 def resident_receipt(manage_token: str):
     reg = get_registration_by_manage_token(db.session, manage_token)
@@ -386,8 +422,14 @@ def resident_receipt(manage_token: str):
     latest = receipts[-1] if receipts else None
     figures = services.receipt_figures(db.session, reg)
     form = ReceiptForm()
+    session_lost = request.method == "POST" and csrf_failed()
     if request.method == "GET":
         form.addressee.data = latest.addressee if latest else services.default_addressee(reg)
+    elif session_lost:
+        # nothing is issued: the form again with the name as typed and a fresh token
+        form.form_errors.append(_("This page was open for a long time, so the receipt is "
+                                  "not made yet. Please check the name and press the "
+                                  "button again."))
     elif form.validate_on_submit():
         try:
             receipt = services.issue_receipt(db.session, reg, addressee=form.addressee.data)
@@ -400,7 +442,7 @@ def resident_receipt(manage_token: str):
             if latest is None or receipt.id != latest.id:
                 flash(_("Your receipt is ready."), "success")
             return redirect(url_for("fees.resident_receipt_view", manage_token=manage_token))
-    status = 422 if form.errors or form.form_errors else 200
+    status = 400 if session_lost else 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
                            latest=latest, form=form, figures=figures, resident=True,
                            manage_token=manage_token, back_url=_manage_url(manage_token)), status

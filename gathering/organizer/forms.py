@@ -80,8 +80,12 @@ class _CommonFields(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[DataRequired()])
     description = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20_000)])
-    capacity = IntegerField(_l("Seats (people; leave empty for no limit)"),
-                            validators=[Optional(), NumberRange(min=0, max=100_000)])
+    #: empty is no limit; 0 would be an event shown open that nobody can join
+    capacity = IntegerField(_l("Seats (people; leave empty for no limit)"), validators=[
+        Optional(),
+        NumberRange(min=1, message=_l("Seats must be at least 1. For no limit, leave the "
+                                      "seats empty.")),
+        NumberRange(max=100_000)])
     fee_basis = SelectField(_l("Who pays"), choices=FEE_BASIS_CHOICES)
     venue_id = SelectField(_l("Venue"), coerce=int)
     venue_name = StringField(_l("New venue: name"), validators=[Optional(), Length(max=200)])
@@ -149,6 +153,8 @@ class EventForm(_CommonFields):
     signup_closes_at = DateTimeLocalField(_l("Sign-up closes (empty: at the start)"),
                                           validators=[Optional()], format="%Y-%m-%dT%H:%M")
     publish = BooleanField(_l("Publish now"))
+    #: asked only when an edit moves an event that is not over yet into the past
+    confirm = BooleanField(_l("Yes, this date is right: save it although it is already over"))
 
 
 WEEKDAY_CHOICES = [

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -14,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from gathering import idempotency
 from gathering.accounts.models import Branch
-from gathering.checkin.services import live_counts
+from gathering.checkin.services import Attendance, attendance_counts, live_counts
 from gathering.errors import Forbidden, GatheringError, ValidationFailed
 from gathering.events import recurrence, services
 from gathering.events.models import Event, EventStatus, Series
@@ -116,6 +125,25 @@ def dashboard():
                            describe=recurrence.describe)
 
 
+@bp.get("/past")
+def past_events():
+    """The events of the user's groups that have ended, the latest first, a page at a time:
+    the way back to their sign-ups, no-shows and money once the dashboard no longer lists
+    them."""
+    try:
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        abort(400)
+    if not 1 <= page <= 100_000:
+        abort(400)
+    result = services.list_past_branch_events(db.session, current_user, now=utcnow(),
+                                              page=page,
+                                              per_page=current_app.config["EVENTS_PER_PAGE"])
+    counts = attendance_counts(db.session, [e.id for e in result.items])
+    return render_template("organizer/past.html", page=result, counts=counts,
+                           nobody=Attendance())
+
+
 @bp.get("/events/<int:event_id>")
 def event(event_id: int):
     event = services.get_event_for_user(db.session, event_id, current_user, staff=True)
@@ -213,14 +241,23 @@ def event_edit(event_id: int):
             "Someone saved this event after you opened this page. Reload the page to see "
             "their change, then make yours again."))
         return render_template("organizer/event_form.html", form=form, event=event), 409
+    needs_confirm = False
     if submitted:
         data = _event_data(form, [{"code": f.code, "label": f.label} for f in event.fees])
-        if form.publish.data and event.status == EventStatus.draft:
-            data["status"] = EventStatus.published.value
+        # unticked on a published event, the box takes it back to draft, as the series
+        # form does (update_event refuses that once people have signed up)
+        data["status"] = (EventStatus.published.value if form.publish.data
+                          else EventStatus.draft.value)
         old_times = (event.starts_at, event.ends_at)
+        was_published, was_over = event.is_published, event.ends_at <= utcnow()
         try:
             cleaned = services.clean_event_data(data)
-            promoted = services.update_event(db.session, current_user, event, cleaned)
+            promoted = services.update_event(db.session, current_user, event, cleaned,
+                                             confirm_past=form.confirm.data)
+        except services.MoveIntoPastNeedsConfirmation as exc:
+            db.session.rollback()
+            needs_confirm = True
+            flash(_moved_into_past_warning(exc.details["parties"]), "warning")
         except ValidationFailed as exc:
             db.session.rollback()
             _apply_field_errors(form, exc)
@@ -232,10 +269,31 @@ def event_edit(event_id: int):
             moved = (event.starts_at, event.ends_at) != old_times
             told = notify_promoted(promoted, {event.id: old_times} if moved else None)
             flash(_("The event was saved."), "success")
+            if was_published and not event.is_published:
+                flash(_("The event is a draft again: residents no longer see it."), "info")
             if moved:
                 _flash_moved(*notify_event_moved(event, *old_times, told=told))
+            if not was_over and event.ends_at <= utcnow():
+                flash(_("This event is already over: it is not listed for residents and "
+                        "nobody can sign up. If the date is wrong, correct it."), "warning")
             return redirect(url_for("organizer.event", event_id=event.id))
-    return render_template("organizer/event_form.html", form=form, event=event)
+    # a box ticked stays shown while another field still needs fixing
+    return render_template("organizer/event_form.html", form=form, event=event,
+                           needs_confirm=needs_confirm or bool(form.confirm.data))
+
+
+def _moved_into_past_warning(parties: int) -> str:
+    """What an edit moving an event into the past asks before it is saved."""
+    if parties:
+        return ngettext(
+            "This date is already over: residents will not see the event, and the %(num)d "
+            "party signed up will be told of this date by e-mail. If the date is right, "
+            "tick the box below and save again.",
+            "This date is already over: residents will not see the event, and the %(num)d "
+            "parties signed up will be told of this date by e-mail. If the date is right, "
+            "tick the box below and save again.", parties)
+    return _("This date is already over: residents will not see the event. If the date is "
+             "right, tick the box below and save again.")
 
 
 def _fill_event_form(form: EventForm, event: Event) -> None:
@@ -357,8 +415,13 @@ def series_new():
 @bp.get("/series/<int:series_id>")
 def series(series_id: int):
     series = services.get_series_for_user(db.session, series_id, current_user)
-    return render_template("organizer/series.html", series=series, now=utcnow(),
-                           describe=recurrence.describe, form=ConfirmForm())
+    now = utcnow()
+    past = [e for e in reversed(series.events) if e.ends_at < now]  # the latest first
+    return render_template("organizer/series.html", series=series, now=now,
+                           upcoming=[e for e in series.events if e.ends_at >= now], past=past,
+                           counts=attendance_counts(db.session, [e.id for e in past]),
+                           nobody=Attendance(), describe=recurrence.describe,
+                           form=ConfirmForm())
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])

@@ -31,9 +31,9 @@ def page_url(endpoint: str, lang: str, **values) -> str:
 
 
 def send_registration_mail(reg, token: str, template: str = "registered", **context) -> bool:
-    """The confirmation (or waiting-list, promotion, lost-link or cancellation) mail, when
-    an e-mail was given, in the party's language (``party_lang``); ``context`` goes to the
-    template as it is."""
+    """The confirmation (or waiting-list, promotion, lost-link, new-ticket or cancellation)
+    mail, when an e-mail was given, in the party's language (``party_lang``); ``context``
+    goes to the template as it is."""
     if not reg.email:
         return False
     event = reg.event
@@ -46,6 +46,7 @@ def send_registration_mail(reg, token: str, template: str = "registered", **cont
             "promoted": _("A seat is free for you: %(title)s", title=event.title),
             "lost_link": _("Your sign-up link: %(title)s", title=event.title),
             "cancelled": _("Cancelled: %(title)s", title=event.title),
+            "new_ticket": _("Your new ticket: %(title)s", title=event.title),
         }
         return mail.send_mail(
             reg.email, subjects[template], template, reg=reg, event=event,

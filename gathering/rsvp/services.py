@@ -36,6 +36,7 @@ from flask_babel import lazy_ngettext as _nl
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from gathering.checkin import services as checkin
 from gathering.errors import Conflict, NotFound, ValidationFailed
 from gathering.events import services as events
 from gathering.events.models import Event
@@ -772,10 +773,13 @@ def _haystack(reg: Registration) -> str:
 
 
 def counts(regs: list[Registration]) -> dict:
-    """People by status and by fee category (confirmed only), for the organizer page."""
+    """People by status and by fee category (confirmed only), for the organizer page;
+    ``purged``: the sign-ups (any status) whose allergy and diet notes were deleted."""
     result = {"confirmed": 0, "waitlisted": 0, "cancelled": 0, "parties": 0,
-              "by_category": {}}
+              "by_category": {}, "purged": 0}
     for reg in regs:
+        if reg.purged_at is not None:
+            result["purged"] += 1
         people = reg.active_attendees if reg.status != "cancelled" else reg.attendees
         result[reg.status] = result.get(reg.status, 0) + len(people)
         if reg.status == RegistrationStatus.confirmed:
@@ -798,13 +802,19 @@ class KitchenLine:
 def kitchen_summary(regs: list[Registration], *, include_waitlisted: bool = False) -> dict:
     """For each allergen and diet: how many people avoid it and which parties. Confirmed
     parties only unless asked. Returns {"allergens": [...], "diets": [...], "notes": [...]}
-    with lines in the legal order (mandatory allergens first)."""
+    with lines in the legal order (mandatory allergens first), and ``parties`` counted and
+    how many of them were ``purged`` (their notes deleted after the event: no lines is then
+    not "nothing to avoid")."""
     statuses = {"confirmed", "waitlisted"} if include_waitlisted else {"confirmed"}
     lines: dict[str, KitchenLine] = {}
     notes = []
+    parties = purged = 0
     for reg in regs:
         if reg.status not in statuses:
             continue
+        parties += 1
+        if reg.purged_at is not None:
+            purged += 1
         for n, a in enumerate(reg.active_attendees, start=1):
             who = a.name or f"#{n}"
             for kind, codes in (("allergen", a.allergens or []), ("diet", a.diets or [])):
@@ -822,6 +832,8 @@ def kitchen_summary(regs: list[Registration], *, include_waitlisted: bool = Fals
         "allergens": [lines[c] for c in order if lines[c].kind == "allergen"],
         "diets": [lines[c] for c in order if lines[c].kind == "diet"],
         "notes": notes,
+        "parties": parties,
+        "purged": purged,
     }
 
 
@@ -867,9 +879,11 @@ def _cell(value):
 
 def purge_sensitive(session, *, now: datetime, days: int) -> int:
     """Delete allergy, diet and health notes and the message to organizers of events that
-    ended more than ``days`` ago. Names, contact and fee records stay (receipts, reports).
-    Returns how many registrations were purged. Idempotent."""
+    ended more than ``days`` ago, and the stored answers of those events' check-ins (they
+    repeat the party's allergen and diet codes). Names, contact and fee records stay
+    (receipts, reports). Returns how many registrations were purged. Idempotent."""
     cutoff = now - timedelta(days=days)
+    checkin.delete_answers(session, sa.select(Event.id).where(Event.ends_at < cutoff))
     regs = list(session.scalars(
         sa.select(Registration).join(Event)
         .where(Event.ends_at < cutoff, Registration.purged_at.is_(None))

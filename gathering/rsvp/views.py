@@ -4,7 +4,10 @@ kitchen summary and CSV."""
 
 from __future__ import annotations
 
+import functools
 import io
+import math
+import time
 
 import segno
 from flask import (
@@ -20,18 +23,20 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
 from gathering.errors import Conflict, GatheringError, ValidationFailed
 from gathering.events import services as events
-from gathering.extensions import csrf, db, locks_late
+from gathering.extensions import csrf, db, limiter, locks_late
 from gathering.fees import services as fees
 from gathering.i18n import current_lang
 from gathering.rsvp import allergens as data
 from gathering.rsvp import forms, limits, services
 from gathering.rsvp.mails import notify_promoted, send_registration_mail
 from gathering.rsvp.models import RegistrationStatus
+from gathering.security import csrf_failed
 from gathering.timeutil import utcnow
 
 bp = Blueprint("rsvp", __name__)
@@ -75,8 +80,42 @@ def signup_page(event_id: int):
     return redirect(url_for("events.detail", event_id=event_id, **args) + "#signup")
 
 
+def _form_kept_when_limited(view):
+    """Sign-ups over the rate limit get the form back as typed, with the message and
+    Retry-After (429), as the form's other refusals do, rather than the bare 429 page.
+    It wraps the limits, which raise RateLimitExceeded before the view runs, so nothing
+    is stored. The API's sign-up keeps its JSON 429."""
+
+    @functools.wraps(view)
+    def wrapper(event_id: int):
+        try:
+            return view(event_id=event_id)
+        except RateLimitExceeded:
+            event = events.get_event(db.session, event_id)
+            form = forms.build_signup_form(event, request.form)
+            form.form_errors.append(ngettext(
+                "Many sign-ups were sent from here or for this event just now, so yours is "
+                "not sent yet. Please wait %(num)d minute and press “Sign up” again; what "
+                "you entered is kept.",
+                "Many sign-ups were sent from here or for this event just now, so yours is "
+                "not sent yet. Please wait %(num)d minutes and press “Sign up” again; what "
+                "you entered is kept.", _minutes_to_wait()))
+            return render_event_page(event, form, 429)
+
+    return wrapper
+
+
+def _minutes_to_wait() -> int:
+    """Whole minutes until the limit refusing this request frees up (Retry-After's)."""
+    refusing = limiter.current_limit
+    if refusing is None:
+        return 1
+    return max(1, math.ceil((refusing.reset_at - time.time()) / 60))
+
+
 @bp.post("/events/<int:event_id>/signup")
 @csrf.exempt  # checked below, where a failure can show the form again with what was typed
+@_form_kept_when_limited
 @limits.signup_per_ip
 @limits.signup_per_event
 @locks_late
@@ -188,11 +227,14 @@ def manage(token: str):
     now = utcnow()
     state = events.signup_state(event, now)
     active = reg.status != RegistrationStatus.cancelled and not event.is_cancelled
+    money = fees.totals(db.session, reg)
+    due, expected = fees.amount_due(reg), services.amount_expected(reg)
     return render_template(
         "rsvp/manage.html", reg=reg, event=event, token=token,
-        amount_due=fees.amount_due(reg), balance=fees.balance(db.session, reg),
-        expected=services.amount_expected(reg),
-        paid=fees.paid(db.session, reg), received=fees.received(db.session, reg),
+        amount_due=due, balance=fees.balance_of(due, money), expected=expected,
+        # before anyone came (the fee is for who comes): the balance once everyone has
+        balance_if_all_come=fees.balance_of(expected, money),
+        paid=money.paid, received=money.received,
         ticket_url=ticket_url(reg),
         can_edit=active and state == "open",
         changes_until=events.signup_closes(event) if active and state == "open" else None,
@@ -205,21 +247,6 @@ def _can_cancel(reg, now) -> bool:
     return (reg.status != RegistrationStatus.cancelled and not reg.event.is_cancelled
             and reg.event.ends_at > now
             and not any(a.checked_in_at for a in reg.active_attendees))
-
-
-def _csrf_failed() -> bool:
-    """True when the POST's CSRF token is missing or stale (its session is gone: the phone's
-    browser restarted, the page was open for days). Views exempt from the global check call
-    this where a failure can show the page again with what was sent, instead of a bare 400.
-    On the manage pages the secret token in the URL is what grants access; the CSRF token
-    only shows the POST came from our page, so asking to press again is safe."""
-    if not current_app.config["WTF_CSRF_ENABLED"]:
-        return False
-    try:
-        csrf.protect()
-    except CSRFError:
-        return True
-    return False
 
 
 def _qr(token: str):
@@ -261,7 +288,7 @@ def edit(token: str):
         form = forms.build_signup_form(event, registration=reg)
         return _render_edit(reg, form, token)
     form = forms.build_signup_form(event, request.form, registration=reg)
-    if _csrf_failed():
+    if csrf_failed():
         # nothing is saved: the form again as typed, with a fresh token to send it with
         form.form_errors.append(_("This page was open for a long time, so your changes are "
                                   "not saved yet. Please check them and press “Save "
@@ -310,7 +337,7 @@ def cancel(token: str):
     form = forms.CancelForm()
     ids = form.attendee_ids.data or []
     whole = request.form.get("whole") == "1"
-    if _csrf_failed():
+    if csrf_failed():
         # nothing is cancelled: the same choice again, with a fresh token, to confirm
         return render_template(
             "rsvp/cancel.html", reg=reg, event=reg.event, token=token, whole=whole,
@@ -343,7 +370,7 @@ def cancel(token: str):
 @limits.lost_link_per_ip
 def lost_link():
     form = forms.LostLinkForm()
-    if request.method == "POST" and _csrf_failed():
+    if request.method == "POST" and csrf_failed():
         # the page was open for long (its session is gone): the address kept, asked again
         return render_template("rsvp/lost.html", form=form, session_lost=True), 400
     if form.validate_on_submit():

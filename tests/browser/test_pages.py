@@ -71,6 +71,7 @@ PUBLIC_PAGES = {
     "asking for a receipt": lambda s: f"/r/{s.manage_token}/receipt",
     "lost link": lambda s: "/r/lost",
     "ticket opened by a phone camera": lambda s: f"/c/{s.ticket_token}",
+    "ticket link not valid": lambda s: "/c/mistyped-or-cut-short",
     "calendar instructions": lambda s: "/calendar",
     "not found": lambda s: "/events/999999",
 }
@@ -112,7 +113,7 @@ def _assert_quality(check, name: str, *, budget: bool, axe: bool = True) -> None
 @pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_public_page_is_light_accessible_and_fits_a_phone(name, live_server, quality, site):
     check = quality()
-    status = (404,) if name == "not found" else (200,)
+    status = (404,) if name in ("not found", "ticket link not valid") else (200,)
     _open(check, live_server.url + PUBLIC_PAGES[name](site), status)
     if name == "event page with the sign-up form":
         assert check.page.locator("form.signup-form").count() == 1

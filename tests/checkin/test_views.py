@@ -63,9 +63,28 @@ def test_ticket_shows_nothing_personal_to_the_public(client, door, make_registra
     assert "受付" in body or "door" in body.lower()
 
 
-def test_unknown_ticket_looks_the_same_to_the_public(client, door):
+def test_an_unknown_ticket_link_says_it_is_not_valid_and_how_to_get_it(client, door):
+    """Before: 200 and 「受付でこの画面を見せてください。これはあなたのチケットです。」 with no
+    event and no code, as if it were a ticket."""
     page = client.get("/c/not-a-real-token-at-all")
-    assert page.status_code == 200
+    body = _text(page)
+    assert page.status_code == 404
+    assert "このチケットのリンクは使えません" in body and "打ち間違い" in body
+    assert 'href="/r/lost"' in body and "リンクをもう一度送ってもらう" in body
+    assert "受付でこの画面を見せてください" not in body and "あなたのチケットです" not in body
+
+
+def test_a_replaced_ticket_link_opened_by_the_resident_is_not_valid(client, door,
+                                                                   make_registration):
+    from gathering.checkin import services
+
+    reg, _ = make_registration(door.event)
+    old = reg.ticket_token
+    services.replace_ticket(db.session, reg, user=door.organizer)
+    db.session.commit()
+    page = client.get(f"/c/{old}")
+    assert page.status_code == 404 and "新しいチケットに替わった" in _text(page)
+    assert 'href="/r/lost"' in _text(page) and "山田" not in _text(page)
 
 
 def test_ticket_of_another_branch_shows_nothing_to_its_volunteer(client, auth, door,

@@ -14,6 +14,7 @@ from gathering.timeutil import TOKYO
 #  "any" = any logged-in account)
 PROTECTED = [
     ("GET", "/organizer/", "any"),
+    ("GET", "/organizer/past", "any"),
     ("GET", "/organizer/events/{event}", "staff"),
     ("GET", "/organizer/events/{event}/edit", "manage"),
     ("POST", "/organizer/events/{event}/edit", "manage"),

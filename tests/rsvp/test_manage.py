@@ -170,6 +170,55 @@ def test_money_paid_for_a_cancelled_event_stays_on_the_page(client, make_event,
     assert "来られなくなりましたか" not in page and "全員来た場合" not in page
 
 
+# ---------------------------------------------------------------------------------------
+# Money already paid, on the manage page
+
+
+@pytest.mark.parametrize("basis, people, transfer, fee, said", [
+    # the fee is for who comes and nobody came yet: measured against everyone coming
+    ("attended", ("adult",), 300, "全員来た場合 300円。",
+     "300円をお支払いいただいています。全員来た場合、当日受付で払うものはありません。"
+     "来る人が少ない場合は、差額をお返しします。"),
+    ("attended", ("adult", "adult"), 300, "全員来た場合 600円。",
+     "300円をお支払いいただいています。当日は残りの分だけを受付で払います（全員来た場合 300円）。"),
+    ("attended", ("adult",), 500, "全員来た場合 300円。",
+     "500円をお支払いいただいています。全員来た場合の参加費より多いため、200円をお返しします。"),
+    # everyone registered pays
+    ("registered", ("adult", "adult"), 200, "600円",
+     "200円をお支払いいただいています。残りは400円です。"),
+    ("registered", ("adult",), 300, "300円",
+     "300円をお支払いいただいています。これ以上のお支払いはありません。"),
+    ("registered", ("adult",), 600, "300円",
+     "600円をお支払いいただいています。参加費より多いため、300円をお返しします。"),
+    ("registered", ("child",), 300, "無料",
+     "300円をお支払いいただいています。参加費より多いため、300円をお返しします。"),
+])
+def test_the_manage_page_says_what_was_paid_and_what_comes_back(
+        client, make_event, make_registration, make_user, basis, people, transfer, fee, said):
+    """Before: a transfer before the day left 「全員来た場合 300円。当日、来た人の分を受付で払います。」
+    (the family brings the cash again), and 600円 paid for 300円 said 「300円 (600円 支払いずみ)」
+    without a word about the 300円 to come back."""
+    event = make_event(capacity=10, fee_basis=basis)
+    reg, token = make_registration(event, people=people)
+    organizer = make_user("organizer", branches=[event.branch])
+    fees.record_payment(db.session, reg, transfer, "bank_transfer", user=organizer,
+                        received_on=date.today())
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    line = page[page.index("<dt>参加費</dt>"):page.index("</dl>")]
+    text = re.sub(r"\s*<[^>]+>\s*", "|", line)
+    assert f"|{fee}|" in text and f"|{said}|" in text, text
+    assert "来た人の分を受付で払います" not in page
+
+
+def test_nothing_paid_says_nothing_of_payments(client, make_event, make_registration):
+    event = make_event(capacity=10)
+    _, token = make_registration(event, people=("adult",))
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "全員来た場合 300円。当日、来た人の分を受付で払います。" in page
+    assert "お支払いいただいています" not in page and "fee-paid" not in page
+
+
 @pytest.mark.parametrize("path, data, message", [
     ("cancel", {"whole": "1"}, "このイベントは中止になりました。キャンセルの手続きはいりません。"),
     ("edit", {"given_name": "花江"}, "このイベントは中止になったため、申し込みは変更できません。"),

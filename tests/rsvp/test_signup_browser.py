@@ -170,3 +170,67 @@ def test_a_party_larger_than_the_event_is_told_so_before_and_after(phone, live_s
     send(page)
     assert "/r/" in page.url
     assert registrations(event_id) == [("confirmed", 3)]
+
+
+# ---------------------------------------------------------------------------------------
+# Enter in a text box (a phone keyboard's Go key): the form is sent as its main button does
+
+
+@pytest.fixture(params=[True, False], ids=["js", "no-js"])
+def any_phone(request, browser):
+    """A phone-sized page with JavaScript on, then off: the form must not depend on it."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, locale="ja-JP",
+                                  java_script_enabled=request.param)
+    yield context.new_page()
+    context.close()
+
+
+def press_enter(page, field) -> None:
+    with page.expect_navigation():
+        field.press("Enter")
+    page.wait_for_load_state("load")
+
+
+def test_enter_in_a_name_field_signs_up_everyone(any_phone, live_server, make_event):
+    """Before: Enter pressed the first submit button, "remove person 1" (hidden while one
+    person is on the form), so the sign-up lost its first person or the form came back."""
+    event = make_event(capacity=10)
+    event_id = event.id
+    db.session.commit()
+    page = any_phone
+    form = open_form(page, live_server.url, event_id)
+    form.locator("input[name='attendees-0-name']").fill("葵")
+    form.locator("button[name=add_person]").click()  # without JavaScript, a round trip
+    page.wait_for_load_state("load")
+    form = page.locator("form.signup-form")
+    assert form.locator("fieldset.person").count() == 2
+    form.locator("select[name='attendees-1-category']").select_option("child")
+    form.locator("input[name='attendees-1-name']").fill("陽")
+    press_enter(page, form.locator("input[name='attendees-1-name']"))
+    assert "/r/" in page.url and "2人の申し込みを受け付けました" in page.inner_text("body")
+    db.session.remove()
+    reg = db.session.scalar(sa.select(Registration).where(Registration.event_id == event_id))
+    assert [(a.fee_category.code, a.name) for a in reg.active_attendees] == [
+        ("adult", "葵"), ("child", "陽")]
+    db.session.commit()
+
+
+def test_enter_on_the_edit_page_saves_and_keeps_person_1(any_phone, live_server, make_event,
+                                                         make_registration):
+    event = make_event(capacity=10)
+    reg, token = make_registration(event, people=("adult", "child"))
+    reg_id, first = reg.id, reg.active_attendees[0].id
+    db.session.commit()
+    page = any_phone
+    page.goto(f"{live_server.url}/r/{token}/edit")
+    page.locator("#given_name").fill("花江")
+    press_enter(page, page.locator("#given_name"))
+    assert page.url.endswith(f"/r/{token}")
+    assert "変更を保存しました" in page.locator(".flash-success").inner_text()
+    db.session.remove()
+    reg = db.session.get(Registration, reg_id)
+    assert reg.given_name == "花江"
+    assert [(a.id, a.fee_category.code) for a in reg.active_attendees][0] == (first, "adult")
+    assert [a.fee_category.code for a in reg.active_attendees] == ["adult", "child"]
+    db.session.commit()

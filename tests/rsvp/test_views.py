@@ -302,6 +302,28 @@ def test_form_rate_limit_spares_post_backs(make_app, make_event):
     assert codes == [302, 302, 429]
 
 
+def test_a_sign_up_over_the_rate_limit_comes_back_with_what_was_typed(make_app, make_event,
+                                                                      signup):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_PER_IP="1 per minute")
+    event_id = make_event(capacity=50).id
+    path = f"/events/{event_id}/signup"
+    db.session.rollback()  # no transaction of ours in the way of the other app's requests
+    client = app.test_client()
+    assert client.post(path, data=form_data()).status_code == 302
+    refused = client.post(path, data=form_data(idempotency_key="key-2", given_name="葵",
+                                               email="aoi@example.jp"))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "分ほど待ってから、もう一度「申込」を押してください" in page
+    assert 'value="葵"' in page and 'value="aoi@example.jp"' in page and 'value="key-2"' in page
+    assert re.search(r'<input checked[^>]*name="attendees-1-allergens"[^>]*value="egg"', page)
+    assert count() == 1
+    # the API shares the budget and keeps its JSON answer
+    api = client.post(f"/api/v1/events/{event_id}/registrations", json=signup())
+    assert api.status_code == 429 and api.get_json()["error"]["code"] == "rate_limited"
+
+
 def test_cancelling_the_people_checked_with_nobody_checked_cancels_nobody(
         client, make_event, make_registration):
     event = make_event(capacity=10)
