@@ -84,10 +84,22 @@ def _require_sqlite(minimum: tuple[int, int], version: tuple[int, ...] | None = 
                 ".".join(map(str, minimum)), ".".join(map(str, version))))
 
 
+def _up_to(limit: str) -> str:
+    """A regex of the decimal numbers from 0 to ``limit`` (leading zeros allowed): any
+    shorter number, or one that keeps the limit's first digits and is below it at the
+    next."""
+    shorter = f"0*[0-9]{{1,{len(limit) - 1}}}" if len(limit) > 1 else "0*"
+    below = [f"{limit[:i]}[0-{int(d) - 1}][0-9]{{{len(limit) - i - 1}}}"
+             for i, d in enumerate(limit) if d != "0"]
+    return "(?:" + "|".join([shorter, *below, limit]) + ")"
+
+
 class _DatabaseId(IntegerConverter):
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL's integer
-        super().__init__(map, *args, **kwargs)
+    """Ids up to PostgreSQL's integer. A larger one must not match the rule's pattern at
+    all: refused by ``to_python`` instead, Werkzeug answers 405 where a rule of another
+    method has the same path (GET /events/2147483648/registrations), not 404."""
+
+    regex = _up_to(str(2**31 - 1))
 
 
 def _init_extensions(app: Flask) -> None:

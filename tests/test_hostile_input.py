@@ -161,3 +161,28 @@ def test_a_chunked_body_over_the_limit_is_too_large_not_malformed(app, client, m
         headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
         environ_overrides={"wsgi.input_terminated": True})
     assert small.status_code == 422  # read, and answered on its fields
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/events/2147483648/registrations"),  # was 405 "Allow: POST"
+    ("POST", "/api/v1/events/2147483648/registrations"),
+    ("GET", "/api/v1/events/99999999999"),
+    ("GET", "/events/2147483648"),
+])
+def test_an_id_beyond_the_databases_integer_is_404(client, api_token, make_user, method,
+                                                   path):
+    response = client.open(path, method=method, json={},
+                           headers=api_token(make_user("admin")))
+    assert response.status_code == 404
+
+
+def test_the_id_pattern_takes_exactly_the_databases_integers():
+    import random
+
+    from gathering import _up_to
+
+    pattern = re.compile(_up_to(str(2**31 - 1)) + r"\Z")
+    numbers = [0, 7, 10**9, 2**31 - 2, 2**31 - 1, 2**31, 2**31 + 9, 3 * 10**9, 10**10]
+    numbers += [random.randrange(10**11) for _ in range(2000)]
+    for n in numbers:
+        assert bool(pattern.match(str(n))) == (n < 2**31), n
