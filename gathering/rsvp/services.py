@@ -392,7 +392,8 @@ def register(session, event: Event, raw: dict, *, now: datetime,
         if not _sent_by_same_party(existing, cleaned):
             raise Conflict(_l("This request key was already used for another sign-up."),
                            code="idempotency_key_reused")
-        if not _same_signup(existing, cleaned):
+        if existing.status != RegistrationStatus.cancelled and not _same_signup(existing,
+                                                                                  cleaned):
             # Back to the form, a child added, sent again: the first sign-up stands and the
             # change must not vanish without a word.
             raise Conflict(
@@ -400,6 +401,8 @@ def register(session, event: Event, raw: dict, *, now: datetime,
                    "were not saved: to change it, open your sign-up and use “Change people "
                    "or allergies”."),
                 code="already_sent", manage_token=manage_token_for(existing, secret=secret))
+        # the first answer, as the sign-up stands now (cancelled since, it says so: its
+        # people are gone, so comparing them would call the same request a changed one)
         return SignupResult(existing, reissue_manage_token(existing, secret=secret),
                             replayed=True)
 

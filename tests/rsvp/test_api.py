@@ -41,6 +41,23 @@ def test_idempotency_key_returns_first_answer(client, make_event, signup):
     assert count() == 1
 
 
+def test_the_same_key_after_a_cancellation_answers_the_sign_up_as_it_stands(
+        client, make_event, signup, now):
+    from gathering.rsvp import services
+
+    event = make_event(capacity=10)
+    payload = {**signup(), "idempotency_key": "replay-after-cancel"}
+    first = client.post(url(event), json=payload).get_json()
+    services.cancel_registration(db.session, db.session.get(Registration, first["id"]),
+                                 now=now)
+    db.session.commit()
+    again = client.post(url(event), json=payload)  # was 409 already_sent, "changes not saved"
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first["id"]
+    assert again.get_json()["status"] == "cancelled"
+    assert count() == 1
+
+
 def test_waitlisted(client, make_event, signup, make_registration):
     event = make_event(capacity=2)
     make_registration(event, people=("adult",))
