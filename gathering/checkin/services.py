@@ -27,6 +27,7 @@ from gathering.events.models import Event, EventStatus
 from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
 from gathering.japanese import (
+    is_katakana,
     is_valid_phone,
     normalize_name,
     normalize_phone,
@@ -531,6 +532,8 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     kana = to_katakana(data.family_name_kana)[:60]
     if not family_name and not kana:
         errors["family_name"] = [_l("Enter a name to call the party by.")]
+    elif kana and not is_katakana(kana):  # as the sign-up: フリガナ is stored in katakana
+        errors["family_name_kana"] = [_l("Write the reading in hiragana or katakana.")]
     phone = normalize_phone(data.phone)
     if phone and not is_valid_phone(phone):
         errors["phone"] = [_l("Enter a Japanese phone number like 090-1234-5678.")]

@@ -266,6 +266,7 @@ def _walk_in(client, headers, event_id, **body):
     ({"phone": "abc"}, "phone"), ({"phone": "123"}, "phone"),
     ({"family_name": None}, "family_name"), ({"family_name": 5}, "family_name"),
     ({"phone": 9012345678}, "phone"),
+    ({"family_name_kana": "yamada"}, "family_name_kana"),  # was stored as typed
 ])
 def test_walk_in_api_refuses_bad_fields(client, api_token, door, body, field):
     r = _walk_in(client, {**api_token(door.volunteer), "Accept-Language": "en"}, door.event.id,

@@ -302,6 +302,20 @@ def test_walk_in_bad_input_keeps_what_was_typed(client, auth, door, data):
         assert data["family_name"] in _text(r)
 
 
+def test_walk_in_furigana_in_latin_letters_is_asked_again_in_kana(client, auth, door):
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{door.event.id}/walk-in", data={
+        "count_adult": "1", "family_name": "山田", "family_name_kana": "yamada"})
+    assert r.status_code == 422
+    assert "フリガナは、ひらがなかカタカナで書いてください。" in _text(r)
+    assert 'aria-invalid="true"' in r.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+    ok = client.post(f"/door/events/{door.event.id}/walk-in", data={
+        "count_adult": "1", "family_name": "山田", "family_name_kana": "やまだ"})
+    assert ok.status_code == 302
+    assert db.session.scalar(sa.select(Registration.family_name_kana)) == "ヤマダ"
+
+
 @pytest.mark.parametrize("allergens", [["nope"], ["egg", "bogus"]])
 def test_walk_in_form_refuses_unknown_allergens(client, auth, door, allergens):
     auth.login(door.volunteer)
