@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import NoReturn
 
@@ -20,8 +21,29 @@ from gathering.timeutil import utcnow
 def init_app(app) -> None:
     for command in (create_user, update_user, set_password, create_token, create_branch,
                     update_branch, seed_demo, materialise_series):
-        app.cli.add_command(command)
+        app.cli.add_command(_says_when_unmigrated(command))
     _add_domain_commands(app)
+
+
+def _says_when_unmigrated(command: click.Command) -> click.Command:
+    """A command run on a database the migrations never reached says what to do, instead
+    of a traceback about a missing table (a fresh install, a mistyped DATABASE_URL)."""
+    callback = command.callback
+
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except sa.exc.DBAPIError as exc:
+            db.session.rollback()  # its transaction (and SQLite's lock) before looking
+            if not sa.inspect(db.engine).has_table("alembic_version"):
+                raise click.ClickException(
+                    "The database has no tables: run `flask --app wsgi db upgrade` first "
+                    f"(DATABASE_URL: {db.engine.url.render_as_string(hide_password=True)})."
+                ) from None
+            raise exc
+
+    command.callback = functools.update_wrapper(run, callback)
+    return command
 
 
 def _add_domain_commands(app) -> None:
@@ -37,7 +59,7 @@ def _add_domain_commands(app) -> None:
                 raise
             continue
         for command in getattr(module, "COMMANDS", ()):
-            app.cli.add_command(command)
+            app.cli.add_command(_says_when_unmigrated(command))
 
 
 @click.command("create-user")

@@ -163,3 +163,17 @@ def test_a_fresh_database_is_set_up_as_make_run_does(tmp_path):
     assert seeded.returncode == 0, seeded.stderr
     assert "organizer@tsudoi.example" in seeded.stdout
     assert (tmp_path / "fresh.sqlite3").exists()
+
+
+def test_a_command_on_a_database_never_migrated_says_to_upgrade(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        for args in (["create-token", "x@example.org"], ["purge-sensitive"],
+                     ["create-branch", "abc", "ABC"]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 1, (args, result.output)
+            assert "flask --app wsgi db upgrade" in result.output, args
+            assert result.exception is None or isinstance(result.exception, SystemExit)
+        db.session.remove()
+        db.engine.dispose()
