@@ -85,7 +85,9 @@ def _date_arg(name: str) -> date | None:
     raw = request.args.get(name)
     if not raw:
         return None
-    try:
+    try:  # YYYY-MM-DD only (API.md): fromisoformat alone reads 20261212 and 2026-W50-1 too
+        if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+            raise ValueError(raw)
         day = date.fromisoformat(raw)
     except ValueError:
         raise ApiError(_l("%(name)s must be a date like 2026-12-31.", name=name),

@@ -126,6 +126,8 @@ def test_cancelled_events_are_listed_with_their_status(client, make_event, make_
 @pytest.mark.parametrize("query, status, code", [
     ("from=2026-02-30", 400, "bad_date"),
     ("from=tomorrow", 400, "bad_date"),
+    ("from=20261212", 400, "bad_date"), ("to=2026-W50-1", 400, "bad_date"),
+    ("from=２０２６-１２-１２", 400, "bad_date"),
     ("to=" + "9" * 10_000, 400, "bad_date"),
     ("from=0001-01-01", 400, "bad_date"),
     ("to=9999-12-31", 400, "bad_date"),
