@@ -514,8 +514,13 @@ def _resolve_venue(session, branch_id: int, data: dict) -> Venue | None:
         return venue
     if data.get("venue_id"):
         venue = session.get(Venue, data["venue_id"])
-        if venue is None or venue.branch_id != branch_id:
+        if venue is None:
             raise ValidationFailed(fields={"venue_id": [_l("Unknown venue.")]})
+        if venue.branch_id != branch_id:  # an organizer of several groups sees all venues
+            raise ValidationFailed(fields={"venue_id": [_l(
+                "This venue belongs to another group (%(group)s). Choose a venue of the "
+                "group this event is for, or enter a new one below.",
+                group=venue.branch.name)]})
         return venue
     return None
 

@@ -385,3 +385,20 @@ def test_an_event_created_in_the_past_is_kept_with_a_warning(client, auth, world
     future = client.post("/organizer/events/new", data=event_form(world["branch"].id),
                          follow_redirects=True).get_data(as_text=True)
     assert "すでに終わっています" not in future
+
+
+def test_a_venue_of_another_of_ones_groups_is_named_as_such(client, auth, make_branch,
+                                                            make_user):
+    from gathering.events.models import Venue
+
+    sapporo, kansai = make_branch(slug="sapporo", name="札幌"), make_branch(slug="kansai",
+                                                                           name="関西")
+    hall = Venue(branch_id=kansai.id, name="大阪の会館")
+    db.session.add(hall)
+    db.session.commit()
+    auth.login(make_user("organizer", branches=[sapporo, kansai]))
+    page = client.post("/organizer/events/new", data=event_form(
+        sapporo.id, venue_id=str(hall.id), venue_name=""))
+    assert page.status_code == 200
+    assert "この会場は別の団体（関西）のものです" in page.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
