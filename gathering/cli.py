@@ -15,6 +15,7 @@ from gathering.accounts import services as accounts
 from gathering.accounts.models import Branch
 from gathering.errors import GatheringError
 from gathering.extensions import db
+from gathering.formatting import format_phone
 from gathering.timeutil import utcnow
 
 
@@ -145,6 +146,8 @@ def _show_branch(verb: str, branch) -> None:
     issuer = branch.issuer_name or f"{branch.name} (the group's name)"
     click.echo(f"  receipts issued by: {issuer}")
     click.echo(f"  issuer address: {branch.issuer_address or '-'}")
+    phone = format_phone(branch.contact_phone) or "-"
+    click.echo(f"  contact: phone {phone}, e-mail {branch.contact_email or '-'}")
 
 
 _BRANCH_OPTIONS = [
@@ -155,6 +158,10 @@ _BRANCH_OPTIONS = [
     click.option("--issuer-address", default=None, help="Printed on receipts."),
     click.option("--stamp-note/--no-stamp-note", "receipt_stamp_note", default=None,
                  help="Print the revenue-stamp box on large receipts."),
+    click.option("--contact-phone", default=None,
+                 help="Shown to residents told to contact the organizers, e.g. 0166-12-3456."),
+    click.option("--contact-email", default=None,
+                 help="Shown to residents told to contact the organizers."),
 ]
 
 
@@ -186,7 +193,8 @@ def create_branch(slug, name, **fields):
 @_branch_options
 @with_appcontext
 def update_branch(slug, **fields):
-    """Change a group's name, region or receipt issuer; options not given stay as they are."""
+    """Change a group's name, region, receipt issuer or contact; options not given stay as
+    they are."""
     branch = db.session.scalar(sa.select(Branch).where(Branch.slug == slug))
     if branch is None:
         raise click.ClickException(f"No group with the short name {slug}")

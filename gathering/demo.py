@@ -61,7 +61,9 @@ def seed(session, *, now: datetime, months: int) -> bool:
             slug=slug, name=name, region=region,
             description=f"{name}の地域委員会が運営する、地域のつどいです。",
             issuer_name=f"つどいネットワーク {name}委員会",
-            issuer_address=f"{name}事務局"))
+            issuer_address=f"{name}事務局",
+            # お問い合わせ先, shown where residents are told to contact the organizers
+            contact_email=f"{slug}@tsudoi.example"))
     session.flush()
     by_slug = {b.slug: b for b in session.scalars(sa.select(Branch))}
 
@@ -76,6 +78,7 @@ def seed(session, *, now: datetime, months: int) -> bool:
     hokkaido = by_slug["hokkaido"]
     hokkaido.issuer_name = "あさひかわ子ども食堂実行委員会"
     hokkaido.issuer_address = "〒070-0031 北海道旭川市1条通8丁目"
+    hokkaido.contact_phone = "0166000000"  # shown 0166-00-0000: a made-up number
 
     # 旭川: a children's cafeteria every 2nd and 4th Saturday.
     first = _next_weekday(now, 5, 0, 11)

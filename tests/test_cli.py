@@ -124,6 +124,19 @@ def test_seed_demo_is_idempotent_and_real_looking(runner):
     assert db.session.scalar(sa.select(sa.func.count(Event.id))) == count
 
 
+def test_the_demo_groups_say_whom_to_ask(runner, client):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    branches = list(db.session.scalars(sa.select(Branch)))
+    assert all(b.contact_email == f"{b.slug}@tsudoi.example" for b in branches)
+    hokkaido = next(b for b in branches if b.slug == "hokkaido")
+    assert hokkaido.contact_phone == "0166000000"
+    event = db.session.scalar(sa.select(Event).where(Event.branch_id == hokkaido.id,
+                                                     Event.status == "published"))
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert '<a href="tel:0166000000">0166-00-0000</a>' in page
+    assert '<a href="mailto:hokkaido@tsudoi.example">' in page
+
+
 def test_the_demo_logins_work(runner, client):
     from gathering.demo import DEMO_LOGINS
 

@@ -125,3 +125,39 @@ def test_an_admin_made_organizer_needs_a_branch(runner, make_user):
             "団体が必要です")
     db.session.expire_all()
     assert admin.role == "admin"
+
+
+def test_a_groups_contact_is_set_changed_and_cleared_from_the_command_line(runner,
+                                                                           make_branch):
+    result = runner.invoke(args=["create-branch", "asahikawa", "あさひかわ子ども食堂",
+                                 "--contact-phone", "0166-12-3456",
+                                 "--contact-email", "Info@Asahikawa.example.jp"])
+    assert result.exit_code == 0, result.output
+    assert "contact: phone 0166-12-3456, e-mail info@asahikawa.example.jp" in result.output
+    made = branch("asahikawa")
+    assert (made.contact_phone, made.contact_email) == ("0166123456",
+                                                        "info@asahikawa.example.jp")
+
+    result = runner.invoke(args=["update-branch", "asahikawa", "--contact-phone",
+                                 "０９０ー１２３４ー５６７８"])
+    assert result.exit_code == 0, result.output
+    assert "contact: phone 090-1234-5678, e-mail info@asahikawa.example.jp" in result.output
+    result = runner.invoke(args=["update-branch", "asahikawa", "--contact-email", ""])
+    assert result.exit_code == 0, result.output
+    assert "contact: phone 090-1234-5678, e-mail -" in result.output
+    made = branch("asahikawa")
+    assert (made.contact_phone, made.contact_email) == ("09012345678", "")
+
+
+def test_a_contact_that_reaches_nobody_is_refused_in_one_line(runner, make_branch):
+    make_branch(slug="asahikawa", contact_phone="0166123456")
+    db.session.commit()
+    refused(runner.invoke(args=["create-branch", "kushiro", "くしろ食堂",
+                                "--contact-phone", "12345"]), "--contact-phone")
+    refused(runner.invoke(args=["create-branch", "kushiro", "くしろ食堂",
+                                "--contact-email", "info.example.jp"]),
+            "メールアドレスではありません")
+    assert branch("kushiro") is None
+    refused(runner.invoke(args=["update-branch", "asahikawa", "--contact-phone", "090-12"]),
+            "日本の電話番号ではありません")
+    assert branch("asahikawa").contact_phone == "0166123456"

@@ -50,9 +50,18 @@ class Branch(db.Model):
     issuer_name: Mapped[str] = mapped_column(sa.String(200), default="")
     issuer_address: Mapped[str] = mapped_column(sa.String(300), default="")
     receipt_stamp_note: Mapped[bool] = mapped_column(default=False)
+    #: お問い合わせ先: where residents told to contact the organizers reach them; the phone
+    #: as digits (0166123456, shown 0166-12-3456), the address in lower case, "" if not set.
+    contact_phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(secondary=user_branches, back_populates="branches")
+
+    @property
+    def has_contact(self) -> bool:
+        """Whether residents can be shown a phone or an address to reach the organizers."""
+        return bool(self.contact_phone or self.contact_email)
 
     def __repr__(self) -> str:
         return f"<Branch {self.slug}>"

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gathering.accounts.models import ApiToken, Branch, Role, User
 from gathering.errors import GatheringError, NotFound
-from gathering.japanese import normalize_name, normalize_text
+from gathering.japanese import is_valid_phone, normalize_name, normalize_phone, normalize_text
 from gathering.timeutil import utcnow
 
 # A hash to check against when the e-mail is unknown, so both paths take the same time.
@@ -149,6 +149,12 @@ def _clean_branch_fields(fields: dict) -> dict:
         if key == "receipt_stamp_note":
             cleaned[key] = bool(value)
             continue
+        if key == "contact_phone":
+            cleaned[key] = _clean_contact_phone(value)
+            continue
+        if key == "contact_email":
+            cleaned[key] = _clean_contact_email(value)
+            continue
         value = normalize_text(value)
         if key != "description":  # one line
             value = re.sub(r"\s+", " ", value)
@@ -162,12 +168,40 @@ def _clean_branch_fields(fields: dict) -> dict:
     return cleaned
 
 
+def _clean_contact_phone(value: str) -> str:
+    """The group's phone as the sign-up stores one: digits, 0 prefix (０１６６−１２… and
+    +81 166… alike); "" clears it."""
+    digits = normalize_phone(value)
+    if digits and not is_valid_phone(digits):
+        raise AccountError(_l("%(field)s is not a Japanese phone number: write it like "
+                              "0166-12-3456 or 090-1234-5678.", field="--contact-phone"),
+                           code="invalid_phone")
+    return digits
+
+
+def _clean_contact_email(value: str) -> str:
+    """The group's address as the sign-up checks one (no DNS lookup), in lower case; ""
+    clears it."""
+    text = normalize_text(value)
+    if not text:
+        return ""
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise AccountError(_l("%(field)s is not an e-mail address: write it like "
+                              "info@example.jp.", field="--contact-email"),
+                           code="invalid_email") from None
+
+
 def create_branch(session, slug: str, name: str, *, region: str = "", description: str = "",
                   issuer_name: str = "", issuer_address: str = "",
-                  receipt_stamp_note: bool = False) -> Branch:
+                  receipt_stamp_note: bool = False, contact_phone: str = "",
+                  contact_email: str = "") -> Branch:
     """Create a group (団体). ``issuer_name`` and ``issuer_address`` are printed on its
-    receipts (the name of the group when empty). Raises AccountError ``invalid_slug``,
-    ``duplicate_slug``, ``name_required`` and ``too_long``."""
+    receipts (the name of the group when empty); ``contact_phone`` and ``contact_email``
+    are shown to residents told to contact the organizers. Raises AccountError
+    ``invalid_slug``, ``duplicate_slug``, ``name_required``, ``too_long``,
+    ``invalid_phone`` and ``invalid_email``."""
     slug = normalize_text(slug).lower()
     if not _SLUG_RE.match(slug):
         raise AccountError(_l("A group's short name (slug) is 1 to 60 lower-case letters, "
@@ -178,7 +212,8 @@ def create_branch(session, slug: str, name: str, *, region: str = "", descriptio
                               slug=slug), code="duplicate_slug")
     fields = _clean_branch_fields(dict(
         name=name, region=region, description=description, issuer_name=issuer_name,
-        issuer_address=issuer_address, receipt_stamp_note=receipt_stamp_note))
+        issuer_address=issuer_address, receipt_stamp_note=receipt_stamp_note,
+        contact_phone=contact_phone, contact_email=contact_email))
     branch = Branch(slug=slug, **fields)
     session.add(branch)
     session.flush()
@@ -186,12 +221,14 @@ def create_branch(session, slug: str, name: str, *, region: str = "", descriptio
 
 
 def update_branch(session, branch: Branch, **fields) -> Branch:
-    """Change a group's name, region, description or receipt issuer (``issuer_name``,
-    ``issuer_address``, ``receipt_stamp_note``); a field given as None stays as it is, an
-    empty issuer falls back to the group's name on receipts. Raises AccountError
-    ``name_required`` and ``too_long``."""
+    """Change a group's name, region, description, receipt issuer (``issuer_name``,
+    ``issuer_address``, ``receipt_stamp_note``) or contact (``contact_phone``,
+    ``contact_email``); a field given as None stays as it is, an empty issuer falls back
+    to the group's name on receipts, an empty contact is no longer shown. Raises
+    AccountError ``name_required``, ``too_long``, ``invalid_phone`` and ``invalid_email``."""
     unknown = set(fields) - {"name", "region", "description", "issuer_name",
-                             "issuer_address", "receipt_stamp_note"}
+                             "issuer_address", "receipt_stamp_note", "contact_phone",
+                             "contact_email"}
     if unknown:
         raise TypeError(f"unknown branch fields: {sorted(unknown)}")
     for key, value in _clean_branch_fields(fields).items():

@@ -27,7 +27,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from gathering.errors import Conflict, GatheringError, ValidationFailed
+from gathering.errors import Conflict, GatheringError, NotFound, ValidationFailed
 from gathering.events import services as events
 from gathering.extensions import csrf, db, limiter, locks_late
 from gathering.fees import services as fees
@@ -194,7 +194,8 @@ def _duplicate_conflict(exc: Conflict) -> dict | None:
     """What the form says above itself when the party had signed up already: the message
     and where to go. ``already_registered`` (another page, the same name and contact) gets
     the lost-link page, never the sign-up itself; ``already_sent`` (this very page, sent
-    before and changed since) gets the sign-up's own page, where 変更 is."""
+    before and changed since) gets the sign-up's own page, where 変更 is. Below the hint
+    for families without e-mail, the form shows the group's contact."""
     if exc.code == "already_registered":
         return {"message": str(exc.message), "url": url_for("rsvp.lost_link"),
                 "link": _("Send me the link again"),
@@ -365,21 +366,36 @@ def cancel(token: str):
     return redirect(url_for("rsvp.manage", token=token))
 
 
+def _event_asked_from():
+    """The published event whose page sent the family to the lost-link page (``?event=``),
+    so that page can show its group's contact; None without one, or for an id that is no
+    public event (a draft, a typo): the page then reads as it does without."""
+    event_id = request.args.get("event", "")
+    if not (event_id.isascii() and event_id.isdigit()) or not 0 < int(event_id) < 2**31:
+        return None
+    try:
+        return events.get_event(db.session, int(event_id))
+    except NotFound:
+        return None
+
+
 @bp.route("/r/lost", methods=["GET", "POST"])
 @csrf.exempt  # checked below, where a failure can ask again instead of a bare 400
 @limits.lost_link_per_ip
 def lost_link():
     form = forms.LostLinkForm()
+    event = _event_asked_from()
     if request.method == "POST" and csrf_failed():
         # the page was open for long (its session is gone): the address kept, asked again
-        return render_template("rsvp/lost.html", form=form, session_lost=True), 400
+        return render_template("rsvp/lost.html", form=form, event=event,
+                               session_lost=True), 400
     if form.validate_on_submit():
         try:
             found = services.find_for_lost_link(db.session, form.email.data or "",
                                                 now=utcnow())
         except ValidationFailed as exc:  # empty, too long or not an address: say so
             form.email.errors = [str(m) for m in exc.fields.get("email", [exc.message])]
-            return render_template("rsvp/lost.html", form=form), 422
+            return render_template("rsvp/lost.html", form=form, event=event), 422
         tokens = [(reg, services.reissue_manage_token(reg)) for reg in found]
         db.session.commit()
         for reg, token in tokens:
@@ -387,8 +403,8 @@ def lost_link():
         # The same answer whether or not the address is known: nothing is revealed.
         flash(_("If we have a sign-up for an upcoming event under this address, we have "
                 "sent its link there. Please check your mail."), "success")
-        return redirect(url_for("rsvp.lost_link"))
-    return render_template("rsvp/lost.html", form=form)
+        return redirect(url_for("rsvp.lost_link", event=event.id if event else None))
+    return render_template("rsvp/lost.html", form=form, event=event)
 
 
 # ---------------------------------------------------------------------------------------

@@ -167,3 +167,41 @@ def test_every_post_needs_a_csrf_token(make_app, make_user, make_event):
     assert client.post("/logout").status_code == 400
     db.session.expire_all()
     assert event.status == "published"
+
+
+# ---------------------------------------------------------------------------------------
+# A group's contact (お問い合わせ先)
+
+
+def test_a_groups_contact_is_stored_as_the_sign_up_stores_one(app):
+    branch = services.create_branch(db.session, "asahikawa", "あさひかわ子ども食堂",
+                                    contact_phone="０１６６ー１２ー３４５６",
+                                    contact_email=" Info@Asahikawa.Example.JP ")
+    assert (branch.contact_phone, branch.contact_email) == (
+        "0166123456", "info@asahikawa.example.jp")
+    assert branch.has_contact
+    services.update_branch(db.session, branch, contact_phone="+81 90 1234 5678")
+    assert branch.contact_phone == "09012345678"
+    assert branch.contact_email == "info@asahikawa.example.jp"  # not given: kept
+    services.update_branch(db.session, branch, contact_phone="", contact_email="")
+    assert (branch.contact_phone, branch.contact_email) == ("", "")
+    assert not branch.has_contact
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"contact_phone": "12345"}, "invalid_phone"),
+    ({"contact_phone": "090-1234-567"}, "invalid_phone"),
+    ({"contact_phone": "0" * 25}, "invalid_phone"),
+    ({"contact_email": "info.example.jp"}, "invalid_email"),
+    ({"contact_email": "a" * 250 + "@x.jp"}, "invalid_email"),
+])
+def test_a_groups_contact_is_refused_when_it_cannot_reach_anyone(app, make_branch, fields,
+                                                                 code):
+    with pytest.raises(services.AccountError) as exc:
+        services.create_branch(db.session, "kushiro", "くしろ食堂", **fields)
+    assert exc.value.code == code
+    branch = make_branch(contact_phone="0166123456")
+    with pytest.raises(services.AccountError) as exc:
+        services.update_branch(db.session, branch, **fields)
+    assert exc.value.code == code
+    assert branch.contact_phone == "0166123456"

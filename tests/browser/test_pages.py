@@ -36,7 +36,8 @@ class Site:
 @pytest.fixture
 def site(make_branch, make_event, make_registration, make_user) -> Site:
     """A small network: an event open for sign-up, a cancelled one, one happening now."""
-    branch = make_branch(slug="asahikawa", name="あさひかわ子ども食堂")
+    branch = make_branch(slug="asahikawa", name="あさひかわ子ども食堂",
+                         contact_phone="0166123456", contact_email="info@asahikawa.example.jp")
     open_event = make_event(
         branch, title="あさひかわ子ども食堂 12月", capacity=40,
         description="みんなで **カレー** を食べましょう。\n\n- 持ち物: なし\n- 予約優先")
@@ -70,6 +71,7 @@ PUBLIC_PAGES = {
     "changing a sign-up": lambda s: f"/r/{s.manage_token}/edit",
     "asking for a receipt": lambda s: f"/r/{s.manage_token}/receipt",
     "lost link": lambda s: "/r/lost",
+    "lost link from an event page": lambda s: f"/r/lost?event={s.open_event}",
     "ticket opened by a phone camera": lambda s: f"/c/{s.ticket_token}",
     "ticket link not valid": lambda s: "/c/mistyped-or-cut-short",
     "calendar instructions": lambda s: "/calendar",
@@ -119,6 +121,9 @@ def test_public_page_is_light_accessible_and_fits_a_phone(name, live_server, qua
         assert check.page.locator("form.signup-form").count() == 1
     if name == "cancelled event":
         assert check.page.locator("form.signup-form").count() == 0
+    if name in ("event page with the sign-up form", "cancelled event", "manage page",
+                "lost link from an event page"):  # whom to ask, as links a phone opens
+        assert check.page.locator('.contact a[href="tel:0166123456"]').count() == 1
     _assert_quality(check, name, budget=True)
 
 

@@ -87,6 +87,36 @@ def test_the_new_ticket_is_mailed_to_the_party(client, door, listed, make_regist
     assert "受付でこの画面を見せてください" in shown and "data:image/png" in shown
 
 
+def test_the_new_ticket_mail_says_how_to_tell_the_organizers(client, door, listed,
+                                                             make_registration,
+                                                             smtp):  # noqa: F811
+    door.branch.contact_phone, door.branch.contact_email = "0166123456", "info@example.jp"
+    db.session.commit()
+    reg, _ = make_registration(door.event)
+    client.post(replace_url(door, reg))
+    [msg] = smtp.messages
+    lines = text_of(msg).splitlines()
+    asked = lines.index("新しいチケットを頼んでいない場合は、世話人にお知らせください。")
+    assert lines[asked + 1] == (f"お問い合わせ（{door.branch.name}）: 電話番号 0166-12-3456 / "
+                                "メールアドレス info@example.jp")
+    door.branch.contact_phone = ""
+    db.session.commit()
+    client.post(replace_url(door, reg))
+    assert text_of(smtp.messages[1]).splitlines()[asked + 1] == (
+        f"お問い合わせ（{door.branch.name}）: メールアドレス info@example.jp")
+
+
+def test_without_a_contact_the_new_ticket_mail_ends_as_before(client, door, listed,
+                                                              make_registration,
+                                                              smtp):  # noqa: F811
+    reg, _ = make_registration(door.event)
+    client.post(replace_url(door, reg))
+    [msg] = smtp.messages
+    body = text_of(msg)
+    assert "お問い合わせ" not in body
+    assert body.rstrip().endswith("世話人にお知らせください。")
+
+
 def test_an_english_party_gets_its_mail_in_english(client, door, listed, make_registration,
                                                    smtp):  # noqa: F811
     reg, _ = make_registration(door.event)

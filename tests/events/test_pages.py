@@ -293,3 +293,23 @@ def test_the_event_page_says_until_when_sign_up_is_open(client, make_event):
     past = make_event(title="締切後", starts_at=soon(7), signup_closes_at=soon(-1))
     page = client.get(f"/events/{past.id}").get_data(as_text=True)
     assert "に締め切りました" in page
+
+
+def test_the_event_page_says_whom_to_ask_with_links_a_phone_opens(client, make_event,
+                                                                   make_branch):
+    branch = make_branch(name="あさひかわ子ども食堂", contact_phone="0166123456",
+                         contact_email="info@asahikawa.example.jp")
+    page = client.get(f"/events/{make_event(branch).id}").get_data(as_text=True)
+    assert ('<p class="contact">お問い合わせ（あさひかわ子ども食堂）: 電話番号 '
+            '<a href="tel:0166123456">0166-12-3456</a> · メールアドレス '
+            '<a href="mailto:info@asahikawa.example.jp">info@asahikawa.example.jp</a></p>'
+            in page)
+    mail_only = make_branch(contact_email="info@kushiro.example.jp")
+    page = client.get(f"/events/{make_event(mail_only).id}").get_data(as_text=True)
+    assert "お問い合わせ" in page and 'href="mailto:info@kushiro.example.jp"' in page
+    assert "tel:" not in page and "電話番号 " not in page
+
+
+def test_a_group_without_contact_adds_no_inquiries_line(client, make_event):
+    page = client.get(f"/events/{make_event().id}").get_data(as_text=True)
+    assert "お問い合わせ" not in page and "tel:" not in page and "mailto:" not in page

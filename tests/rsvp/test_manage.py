@@ -350,3 +350,87 @@ def test_the_manage_page_writes_a_latin_name_as_its_mail_does(client, make_event
     assert "Sean Murphy" in english  # as "Dear Sean Murphy" in the mail
     japanese = client.get(f"/r/{token}?lang=ja").get_data(as_text=True)
     assert "Murphy Sean" in japanese  # family name first, as the door list has it
+
+
+# ---------------------------------------------------------------------------------------
+# Whom to ask: the group's contact where the page says to contact the organizers
+
+CONTACT = {"contact_phone": "0166123456", "contact_email": "info@asahikawa.example.jp"}
+TEL = '<a href="tel:0166123456">0166-12-3456</a>'
+MAILTO = '<a href="mailto:info@asahikawa.example.jp">info@asahikawa.example.jp</a>'
+
+
+def test_after_the_deadline_the_page_gives_the_groups_phone_and_address(
+        client, make_event, make_branch, make_registration):
+    event = make_event(make_branch(name="あさひかわ子ども食堂", **CONTACT), capacity=10)
+    _, token = make_registration(event)
+    event.signup_closes_at = datetime.now(TOKYO) - timedelta(hours=1)
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "主催者（あさひかわ子ども食堂）に連絡してください" in page  # the sentence as before
+    assert f"お問い合わせ: 電話番号 {TEL} · メールアドレス {MAILTO}" in page
+    english = client.get(f"/r/{token}?lang=en").get_data(as_text=True)
+    assert f"Inquiries: Phone {TEL} · E-mail {MAILTO}" in english
+
+
+def test_while_changes_are_possible_the_manage_page_gives_no_contact(
+        client, make_event, make_branch, make_registration):
+    _, token = make_registration(make_event(make_branch(**CONTACT), capacity=10))
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "変更は" in page and "お問い合わせ" not in page and "tel:" not in page
+
+
+def test_money_to_come_back_says_whom_to_ask_with_the_groups_contact(
+        client, make_event, make_branch, make_registration, make_user):
+    branch = make_branch(name="くしろ食堂", contact_phone="0166000000")
+    event = make_event(branch, capacity=10, fee_basis="registered")
+    reg, token = make_registration(event, people=("adult",))
+    fees.record_payment(db.session, reg, 300, "bank_transfer",
+                        user=make_user("organizer", branches=[branch]),
+                        received_on=date.today())
+    event.status = "cancelled"
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "返金については主催者（くしろ食堂）にお問い合わせください。" in page
+    assert 'お問い合わせ: 電話番号 <a href="tel:0166000000">0166-00-0000</a></p>' in page
+    assert "mailto:" not in page
+
+
+def test_without_a_contact_the_manage_page_reads_as_before(client, make_event,
+                                                           make_registration):
+    event = make_event(capacity=10)
+    _, token = make_registration(event)
+    event.signup_closes_at = datetime.now(TOKYO) - timedelta(hours=1)
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert f"主催者（{event.branch.name}）に連絡してください" in page
+    assert "お問い合わせ" not in page and "tel:" not in page and "mailto:" not in page
+
+
+def test_lost_link_from_an_event_page_gives_its_groups_contact(client, make_event,
+                                                               make_branch):
+    event = make_event(make_branch(name="あさひかわ子ども食堂", **CONTACT), capacity=10)
+    event_page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert f'href="/r/lost?event={event.id}"' in event_page
+    page = client.get(f"/r/lost?event={event.id}").get_data(as_text=True)
+    assert "メールアドレスなしで申し込んだ場合は、主催者に連絡してください。" in page
+    assert (f"お問い合わせ（あさひかわ子ども食堂）: 電話番号 {TEL} · メールアドレス {MAILTO}"
+            in page)
+    # sent from there, it comes back to the same page
+    r = client.post(f"/r/lost?event={event.id}", data={"email": "nobody@example.jp"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/r/lost?event={event.id}"
+    r = client.post(f"/r/lost?event={event.id}", data={"email": "hanako.example.jp"})
+    assert r.status_code == 422 and TEL in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["", "?event=", "?event=abc", "?event=999999",
+                                   "?event=99999999999999999999", "?event=-1", "?event=²",
+                                   "draft"])
+def test_lost_link_without_a_public_event_reads_as_before(client, make_event, make_branch,
+                                                          query):
+    if query == "draft":
+        query = f"?event={make_event(make_branch(**CONTACT), status='draft').id}"
+    r = client.get(f"/r/lost{query}")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "メールアドレスなしで申し込んだ場合は、主催者に連絡してください。" in page and "お問い合わせ" not in page

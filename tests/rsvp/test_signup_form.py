@@ -177,6 +177,27 @@ def test_back_to_a_reloaded_page_and_sent_again_is_refused_with_everything_kept(
     assert 'value="page-2"' in page  # the same page's key: sending it again changes nothing
 
 
+def test_signed_up_already_without_e_mail_the_form_gives_the_groups_contact(
+        client, make_event, make_branch, mails):
+    branch = make_branch(name="あさひかわ子ども食堂", contact_phone="0166123456",
+                         contact_email="info@asahikawa.example.jp")
+    event = make_event(branch, capacity=10)
+    client.post(f"/events/{event.id}/signup", data=form_data(idempotency_key="page-1"))
+    again = client.post(f"/events/{event.id}/signup", data=form_data(idempotency_key="page-2"))
+    box = re.search(r'<div class="error-summary signup-conflict".*?</div>',
+                    again.get_data(as_text=True), re.S).group(0)
+    assert "メールアドレスなしで申し込んだ場合は、主催者に連絡してください。" in box
+    assert ('お問い合わせ（あさひかわ子ども食堂）: 電話番号 <a href="tel:0166123456">'
+            '0166-12-3456</a> · メールアドレス <a href="mailto:info@asahikawa.example.jp">'
+            in box)
+    other = make_event(capacity=10)  # a group with no contact: the box as before
+    client.post(f"/events/{other.id}/signup", data=form_data(idempotency_key="page-3"))
+    again = client.post(f"/events/{other.id}/signup", data=form_data(idempotency_key="page-4"))
+    box = re.search(r'<div class="error-summary signup-conflict".*?</div>',
+                    again.get_data(as_text=True), re.S).group(0)
+    assert "主催者に連絡してください" in box and "お問い合わせ" not in box
+
+
 def test_the_same_page_sent_again_with_changes_says_so_and_offers_the_sign_up(
         client, make_event, mails):
     event = make_event(capacity=10)
