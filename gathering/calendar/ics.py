@@ -13,7 +13,8 @@ Dates the rule gives in between that are not in the feed (deleted, drafts, filte
 cancelled long ago) are EXDATEs. An occurrence that differs from the series (moved, edited,
 cancelled) is a RECURRENCE-ID override with its own fields; a cancelled one carries
 STATUS:CANCELLED so that calendar apps remove it. An occurrence the rule no longer gives
-(the rule was changed after it was made) is a plain VEVENT with its own UID.
+(the rule was changed after it was made, or it falls after a last date set later) is a
+plain VEVENT with its own UID.
 """
 
 from __future__ import annotations
@@ -221,26 +222,48 @@ def _event_part(event: Event, *, links: Links, lang: str) -> Part:
     return key, lambda: event_component(event, url=url, lang=lang)
 
 
+def _instance_sequence(event: Event, series: Series) -> int:
+    return max(event.sequence, series.sequence)  # an override never reads older than
+
+
+def instance_component(event: Event, series: Series, *, url: str,
+                       lang: str) -> icalendar.Event:
+    """The VEVENT of one instance of a series' recurring VEVENT: the series' UID with
+    RECURRENCE-ID = the occurrence's original start (RFC 5545 §3.8.4.4), as feeds write
+    an override."""
+    return event_component(event, url=url, lang=lang, uid=series.uid,
+                           sequence=_instance_sequence(event, series),
+                           recurrence_id=event.original_starts_at)
+
+
 def _override_part(event: Event, series: Series, *, links: Links, lang: str) -> Part:
     url = links.event(event)
-    sequence = max(event.sequence, series.sequence)  # an override never reads older than
+    sequence = _instance_sequence(event, series)
     key = ("override", series.uid, event.uid, _edited(event), sequence, url, lang)
-    return key, lambda: event_component(event, url=url, lang=lang, uid=series.uid,
-                                        sequence=sequence,
-                                        recurrence_id=event.original_starts_at)
+    return key, lambda: instance_component(event, series, url=url, lang=lang)
 
 
-def _series_parts(series: Series, events: list[Event], *, links: Links,
-                  lang: str) -> list[Part]:
+def _split_members(series: Series, events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """(members, standalone): the occurrences the series' recurring VEVENT holds (the rule
+    still gives their original start), and those shown as VEVENTs of their own."""
     with_origin = [e for e in events if e.original_starts_at is not None]
     standalone = [e for e in events if e.original_starts_at is None]
     members: list[Event] = []
     if with_origin:
         lo = min(e.original_starts_at for e in with_origin)
         hi = max(e.original_starts_at for e in with_origin)
-        given = set(recurrence.occurrences(series.rrule, series.starts_at, lo, hi))
+        # a date after the series' last date is no longer given by it (a cancelled one
+        # stays a VEVENT of its own), so the RRULE's UNTIL never passes that day
+        given = set(recurrence.occurrences(series.rrule, series.starts_at, lo,
+                                           recurrence.bounded(hi, series.ends_on)))
         members = [e for e in with_origin if e.original_starts_at in given]
         standalone += [e for e in with_origin if e.original_starts_at not in given]
+    return members, standalone
+
+
+def _series_parts(series: Series, events: list[Event], *, links: Links,
+                  lang: str) -> list[Part]:
+    members, standalone = _split_members(series, events)
     parts = [_event_part(e, links=links, lang=lang) for e in standalone]
     if not members:
         return parts
@@ -412,7 +435,11 @@ def personal_feed(registrations, *, name: str, refresh_minutes: int, urls: dict,
 
 def single_event(event: Event, *, url: str, lang: str, name: str) -> icalendar.Calendar:
     """The .ics of one event (カレンダーに追加): a plain VEVENT with the event's own UID,
-    even for an occurrence of a series, since it is imported on its own."""
+    even for an occurrence of a series, since it is imported on its own. (A lone
+    RECURRENCE-ID instance of the series' UID would name the feed's instance, but importers
+    that key on the UID alone would keep one of two dates of a series added one by one;
+    and a subscribed feed is a calendar of its own in the common apps, which do not merge
+    across calendars anyway.)"""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

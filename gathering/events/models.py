@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -114,6 +114,8 @@ class Series(db.Model):
     signup_opens_days_before: Mapped[int | None] = mapped_column()
     #: sign-up closes this many hours before an occurrence starts (0: at the start)
     signup_closes_hours_before: Mapped[int] = mapped_column(default=0)
+    #: the last day (Tokyo) a date may fall on, e.g. the end of the 年度; None: no end
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)
     #: occurrences exist up to here; the cron command extends it
     materialised_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uid: Mapped[str] = mapped_column(sa.String(80), unique=True, default=_uid)

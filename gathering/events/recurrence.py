@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from dateutil.rrule import rrulestr
 
@@ -125,3 +125,11 @@ def occurrences(rule: str, first_start: datetime, start: datetime, until: dateti
     return [
         d.replace(tzinfo=TOKYO).astimezone(UTC) for d in ruleset.between(lo, hi, inc=True)
     ]
+
+
+def bounded(until: datetime, last_day: date | None) -> datetime:
+    """``until``, or the end of ``last_day`` in Tokyo when that comes first: a series with a
+    last date (最終日) has no date after that day, and one on that day is still in it."""
+    if last_day is None:
+        return until
+    return min(until, datetime.combine(last_day, time.max, TOKYO))

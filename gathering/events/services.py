@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -58,6 +58,17 @@ class SeriesChangeNeedsConfirmation(Conflict):
         "Some of the occurrences this change affects already have sign-ups. "
         "Confirm to change them anyway."
     )
+
+
+class SeriesDraftHasRegistrations(Conflict):
+    """A series edit would take dates people signed up for back to draft: their families
+    would lose the event page and ticket without a word. ``details["events"]``: those
+    dates. Cancel them instead (or end the series with a last date before them)."""
+
+    code = "has_registrations"
+    default_message = _l(
+        "People have signed up for some of these dates; they cannot go back to draft. "
+        "Cancel those dates instead, or end the series with a last date before them.")
 
 
 class MoveIntoPastNeedsConfirmation(Conflict):
@@ -327,6 +338,25 @@ def _aware(value, key: str, errors: dict, required=False) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=TOKYO)  # a time typed in Japan is Japan time
     if not EARLIEST <= value < LATEST:
+        errors.setdefault(key, []).append(_l("The date is out of range."))
+        return None
+    return value
+
+
+def _day(value, key: str, errors: dict) -> date | None:
+    """A calendar day (a ``date`` or ``YYYY-MM-DD``), or None when left empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            errors.setdefault(key, []).append(_l("Not a valid date."))
+            return None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        errors.setdefault(key, []).append(_l("Not a valid date."))
+        return None
+    if not EARLIEST.date() <= value < LATEST.date():
         errors.setdefault(key, []).append(_l("The date is out of range."))
         return None
     return value
@@ -743,6 +773,11 @@ def clean_series_data(data: dict) -> dict:
         # e.g. opening on the day and closing 48 hours before: the window never opens
         errors.setdefault("signup_closes_hours_before", []).append(
             _l("Sign-up must close after it opens."))
+    out["ends_on"] = _day(data.get("ends_on"), "ends_on", errors)
+    if out["ends_on"] and out["starts_at"] and \
+            out["ends_on"] < out["starts_at"].astimezone(TOKYO).date():
+        errors.setdefault("ends_on", []).append(
+            _l("The last date cannot be before the first date."))
     out["venue_id"] = _int(data.get("venue_id"), "venue_id", errors, 1, 2**31 - 1)
     out["venue"] = clean_venue(data.get("venue"), errors)
     out["fee_basis"] = data.get("fee_basis") or FeeBasis.attended.value
@@ -758,8 +793,9 @@ def clean_series_data(data: dict) -> dict:
     if errors:
         raise ValidationFailed(fields=errors)
     if out["starts_at"] and out["rrule"]:
-        first = recurrence.occurrences(out["rrule"], out["starts_at"], out["starts_at"],
-                                       out["starts_at"] + relativedelta(years=2))
+        first = recurrence.occurrences(
+            out["rrule"], out["starts_at"], out["starts_at"],
+            recurrence.bounded(out["starts_at"] + relativedelta(years=2), out["ends_on"]))
         if not first:
             raise ValidationFailed(fields={"pattern": [_l("This pattern has no dates.")]})
     return out
@@ -782,8 +818,9 @@ def horizon(now: datetime, months: int) -> datetime:
 
 
 def materialise_series(session, series: Series, *, now: datetime, months: int) -> list[Event]:
-    """Create the occurrences that do not exist yet, from now up to ``months`` ahead."""
-    until = horizon(now, months)
+    """Create the occurrences that do not exist yet, from now up to ``months`` ahead, and
+    none after the series' last date (``ends_on``)."""
+    until = recurrence.bounded(horizon(now, months), series.ends_on)
     existing = set(session.scalars(
         sa.select(Event.original_starts_at).where(Event.series_id == series.id)))
     created = []
@@ -821,7 +858,8 @@ def create_series(session, user: User, branch: Branch, data: dict, *, now: datet
                     capacity=data["capacity"], status=data["status"],
                     fee_template=data["fees"], fee_basis=data["fee_basis"],
                     signup_opens_days_before=data["signup_opens_days_before"],
-                    signup_closes_hours_before=data["signup_closes_hours_before"])
+                    signup_closes_hours_before=data["signup_closes_hours_before"],
+                    ends_on=data.get("ends_on"))
     venue = _resolve_venue(session, branch.id, data)
     session.add(series)
     session.flush()
@@ -859,6 +897,11 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     and an overbooked date is not raised by it. ``moved_events`` lists (event, old start,
     old end) of the dates with sign-ups that a new time moved, for
     ``notify_event_moved`` after the commit.
+
+    A last date (``ends_on``) set earlier is one more way for the rule to no longer give a
+    date: those after it are removed or cancelled as above. A draft status is refused with
+    SeriesDraftHasRegistrations, before anything changes and whatever ``confirm`` says,
+    when a published date the new rule keeps has sign-ups (as update_event refuses it).
     """
     check_can_manage(user, series.branch_id)
     if lock_for_write(session):
@@ -866,20 +909,29 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
         # the first cancelled already cancelled (on SQLite BEGIN IMMEDIATE did this)
         session.refresh(series, with_for_update=True)
     affected = affected_occurrences(session, series, now)
+    until = recurrence.bounded(horizon(now, months), data.get("ends_on"))
+    keep = set(recurrence.occurrences(data["rrule"], data["starts_at"], now, until))
     with_people = [e for e in affected if registrations_count(session, e)]
+    if data["status"] == EventStatus.draft:
+        # a new time of day keeps a date (_reanchor_same_day): what counts is its day
+        kept_days = {start.astimezone(TOKYO).date() for start in keep}
+        booked = [e for e in with_people if e.is_published
+                  and e.original_starts_at.astimezone(TOKYO).date() in kept_days]
+        if booked:
+            raise SeriesDraftHasRegistrations(events=[e.id for e in booked])
     if with_people and not confirm:
         raise SeriesChangeNeedsConfirmation(events=[e.id for e in with_people])
     for key in ("kind", "title", "description", "rrule", "starts_at", "duration_minutes",
                 "capacity", "status", "fee_basis", "signup_opens_days_before",
                 "signup_closes_hours_before"):
         setattr(series, key, data[key])
+    series.ends_on = data.get("ends_on")
     series.fee_template = data["fees"]
     venue = _resolve_venue(session, series.branch_id, data)
     if venue is not None:
         session.flush()
         series.venue_id = venue.id
     series.sequence += 1
-    keep = set(recurrence.occurrences(series.rrule, series.starts_at, now, horizon(now, months)))
     _reanchor_same_day(session, series, keep, now)
     result = {"updated": 0, "removed": 0, "cancelled": 0, "created": 0}
     cancelled: list[Event] = []

@@ -181,6 +181,8 @@ class SeriesForm(_CommonFields):
     monthday = IntegerField(_l("Day of the month"),
                             validators=[Optional(), NumberRange(min=1, max=31)])
     first_date = DateField(_l("First date"), validators=[InputRequired()])
+    #: 最終日: no date after this day (e.g. the end of the 年度); empty: the series goes on
+    ends_on = DateField(_l("Last date (empty: no end)"), validators=[Optional()])
     start_time = TimeField(_l("Start time"), validators=[InputRequired()])
     end_time = TimeField(_l("End time"), validators=[InputRequired()])
     signup_opens_days_before = IntegerField(

@@ -370,6 +370,7 @@ def _series_data(form: SeriesForm, fees=()) -> dict:
         "status": EventStatus.published.value if form.publish.data else "draft",
         "signup_opens_days_before": form.signup_opens_days_before.data,
         "signup_closes_hours_before": form.signup_closes_hours_before.data or 0,
+        "ends_on": form.ends_on.data,
         "pattern": recurrence.Pattern(form.pattern.data, weekdays=form.weekdays.data or [],
                                       nths=form.nths.data or [], monthday=form.monthday.data),
         **form.venue_data(),
@@ -431,6 +432,7 @@ def series_edit(series_id: int):
     _prepare(form, [series.branch])
     form.branch_id.data = series.branch_id
     needs_confirm = False
+    booked_dates: list[Event] = []
     if request.method == "GET":
         _fill_series_form(form, series)
     if form.validate_on_submit() and (
@@ -439,6 +441,12 @@ def series_edit(series_id: int):
             result = services.update_series(
                 db.session, current_user, series, cleaned, now=utcnow(),
                 months=current_app.config["SERIES_HORIZON_MONTHS"], confirm=form.confirm.data)
+        except services.SeriesDraftHasRegistrations as exc:
+            db.session.rollback()
+            # next to the box unticked, with the dates to cancel instead
+            form.publish.errors = [*form.publish.errors, str(exc.message)]
+            booked_dates = [db.session.get(Event, event_id) for event_id in exc.details["events"]]
+            needs_confirm = bool(form.confirm.data)  # a box ticked stays shown
         except services.SeriesChangeNeedsConfirmation as exc:
             db.session.rollback()
             needs_confirm = True
@@ -459,7 +467,7 @@ def series_edit(series_id: int):
             _tell_moved_dates(result["promoted"], result["moved_events"])
             return redirect(url_for("organizer.series", series_id=series.id))
     return render_template("organizer/series_form.html", form=form, series=series,
-                           needs_confirm=needs_confirm)
+                           needs_confirm=needs_confirm, booked_dates=booked_dates)
 
 
 def _tell_cancelled_dates(cancelled: list[Event]) -> None:
@@ -520,6 +528,7 @@ def _fill_series_form(form: SeriesForm, series: Series) -> None:
         pattern.nths
     form.monthday.data = pattern.monthday
     form.first_date.data, form.start_time.data = local.date(), local.time()
+    form.ends_on.data = series.ends_on
     form.end_time.data = (local + timedelta(minutes=series.duration_minutes)).time()
     form.capacity.data, form.fee_basis.data = series.capacity, series.fee_basis
     form.venue_id.data = series.venue_id or 0

@@ -219,3 +219,24 @@ def test_single_event_ics_is_a_plain_vevent_even_in_a_series(app, h, now, make_s
     assert "RRULE" not in vevent and "RECURRENCE-ID" not in vevent
     assert cal["METHOD"] == "PUBLISH"
     assert cal.walk("VTIMEZONE")
+
+
+def test_personal_feed_of_a_series_date_is_the_sign_up_not_the_public_instance(app, h, now,
+                                                                               admin,
+                                                                               make_series):
+    """The personal feed shows one's sign-up (its reminder, 「キャンセル待ち」, its own
+    cancellation), not the public date: it keeps a UID of its own, without RECURRENCE-ID,
+    so a cancelled sign-up never cancels the group's date in an app that holds both, and
+    the UID stays the same whether or not the feeds show the date as a series instance."""
+    series = make_series(starts_at=h.day(2026, 11, 28), now=now, months=2)
+    event = series.events[1]
+    events.update_event(db.session, admin, event, {
+        "starts_at": event.starts_at + timedelta(hours=1),
+        "ends_at": event.ends_at + timedelta(hours=1)}, now=now)
+    db.session.commit()
+    for status in ("confirmed", "cancelled"):
+        cal = ics.personal_feed([_Reg(event, status)], name="x", refresh_minutes=60, urls={},
+                                lang="ja", reminder_minutes=60)
+        (vevent,) = h.vevents(h.parse(ics.to_ical(cal)))
+        assert vevent["UID"] == f"r7.{event.uid}" and "RECURRENCE-ID" not in vevent
+        assert vevent["DTSTART"].dt.astimezone(UTC) == event.starts_at

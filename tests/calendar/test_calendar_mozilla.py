@@ -79,3 +79,32 @@ def test_without_vtimezone_thunderbird_would_be_nine_hours_off(client, h, make_e
     bad = as_rows(icaljs(stripped, *h.WIDE))
     assert good == h.db_occurrences()
     assert bad[0][0] - good[0][0] == timedelta(hours=9)
+
+
+def test_thunderbird_ends_a_series_at_its_last_date(client, h, make_branch, make_series,
+                                                    make_registration, admin):
+    """A last date set later: the booked date after it is called off, the rule stops at the
+    last date, and ical.js expands the feed to exactly the database's dates."""
+    branch = make_branch(slug="asahikawa")
+    soon = (datetime.now(TOKYO) + timedelta(days=3)).replace(hour=11, minute=0, second=0,
+                                                             microsecond=0)
+    series = make_series(branch, starts_at=soon, now=soon - timedelta(days=1), months=4)
+    occ = sorted(series.events, key=lambda e: e.starts_at)
+    last = occ[3].starts_at.astimezone(TOKYO).date()
+    make_registration(occ[5])
+    db.session.commit()
+    data = events.clean_series_data({
+        "title": series.title, "kind": series.kind, "description": series.description,
+        "rrule": series.rrule, "starts_at": series.starts_at,
+        "duration_minutes": series.duration_minutes, "capacity": series.capacity,
+        "status": "published", "fees": series.fee_template, "venue_id": series.venue_id,
+        "ends_on": last})
+    events.update_series(db.session, admin, series, data, now=soon - timedelta(days=1),
+                         months=4, confirm=True)
+    db.session.commit()
+    body = client.get("/calendar/all.ics").data
+    found = as_rows(icaljs(body, *h.WIDE))
+    assert found == h.db_occurrences()
+    assert found == h.expand(h.parse(body), *h.WIDE)
+    assert max(s for s, _, status in found if status == "CONFIRMED") == occ[3].starts_at
+    assert (occ[5].starts_at, occ[5].ends_at, "CANCELLED") in found

@@ -242,3 +242,62 @@ def test_kept_vevent_is_not_reused_after_an_edit_in_the_same_second(app, h, now,
     events.update_event(db.session, admin, event, {"title": "学習会・改"}, now=now)
     db.session.commit()
     assert "学習会・改" in ics.public_feed_bytes([event], **kw).decode()
+
+
+def _series_edit(series, admin, now, **changes):
+    data = events.clean_series_data({
+        "title": series.title, "kind": series.kind, "description": series.description,
+        "rrule": series.rrule, "starts_at": series.starts_at,
+        "duration_minutes": series.duration_minutes, "capacity": series.capacity,
+        "status": series.status, "fees": series.fee_template, "venue_id": series.venue_id,
+        "ends_on": series.ends_on, **changes})
+    result = events.update_series(db.session, admin, series, data, now=now, months=6,
+                                  confirm=True)
+    db.session.commit()
+    return result
+
+
+def _end_of(day):
+    from datetime import datetime, time
+
+    from gathering.timeutil import TOKYO
+
+    return datetime.combine(day, time.max, TOKYO).astimezone(UTC)
+
+
+def test_a_series_with_a_last_date_ends_its_rule_there(app, h, now, make_series):
+    from datetime import date
+
+    series = make_series(starts_at=h.day(2026, 11, 28), now=now, months=12,
+                         ends_on=date(2027, 3, 31))
+    cal = build(now, h)
+    (master,) = h.vevents(cal)
+    until = master["RRULE"]["UNTIL"][0]
+    assert until == h.day(2027, 3, 27).astimezone(UTC)  # the last 4th Saturday of the 年度
+    assert until <= _end_of(series.ends_on)
+    assert h.expand(cal, *h.WIDE) == h.db_occurrences()
+
+
+def test_a_last_date_set_later_ends_the_rule_and_keeps_the_booked_date_cancelled(
+        app, h, now, admin, make_series, make_registration):
+    from datetime import date
+
+    series = make_series(starts_at=h.day(2026, 11, 28), now=now, months=6)  # … 5/22
+    booked = next(e for e in occurrences_of(series) if e.starts_at.month == 4)
+    make_registration(booked)
+    db.session.commit()
+    result = _series_edit(series, admin, now, ends_on=date(2027, 3, 31))
+    assert result["cancelled_events"] == [booked]
+    cal = build(now, h)
+    master = next(c for c in h.vevents(cal) if "RRULE" in c)
+    assert master["RRULE"]["UNTIL"][0] <= _end_of(date(2027, 3, 31))
+    # the called-off date stays in the feed, cancelled, as a VEVENT of its own
+    (alone,) = [c for c in h.vevents(cal) if str(c["UID"]) == booked.uid]
+    assert alone["STATUS"] == "CANCELLED" and "RECURRENCE-ID" not in alone
+    assert not any("RECURRENCE-ID" in c and c["RECURRENCE-ID"].dt.astimezone(UTC)
+                   > _end_of(date(2027, 3, 31)) for c in h.vevents(cal))
+    got = h.expand(cal, *h.WIDE)
+    assert got == h.db_occurrences()
+    assert (booked.starts_at, booked.ends_at, "CANCELLED") in got
+    assert max(s for s, _, status in got if status == "CONFIRMED") == \
+        h.day(2027, 3, 27).astimezone(UTC)

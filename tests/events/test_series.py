@@ -1,6 +1,6 @@
 """Recurring series: materialised occurrences, one-date edits, series edits and their guard."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -273,3 +273,155 @@ def test_a_new_time_gives_no_second_date_beside_a_cancelled_or_moved_one(make_se
     assert events[0].starts_at.astimezone(TOKYO).hour == 10
     # the next nightly run does not add them either
     assert services.materialise_series(db.session, series, now=now, months=6) == []
+
+
+# ---------------------------------------------------------------------------------------
+# A last date (最終日): the series ends there
+
+
+def _days(series):
+    return [e.starts_at.astimezone(TOKYO).date() for e in occurrences(series)]
+
+
+def test_a_last_date_makes_no_date_after_it(make_series, now):
+    # a cafeteria that closes with the 年度: 3/27 is the last 4th Saturday before 3/31
+    series, _ = make_series(months=12, ends_on=date(2027, 3, 31))
+    assert series.ends_on == date(2027, 3, 31)
+    days = _days(series)
+    assert days[0] == date(2026, 12, 12) and days[-1] == date(2027, 3, 27)
+    assert len(days) == 8
+    # the nightly run, however far it reaches, adds nothing
+    assert services.materialise_series(db.session, series, now=now, months=24) == []
+    assert services.materialise_all(db.session, now=now, months=24) == 0
+    later = datetime(2027, 3, 1, 10, tzinfo=TOKYO)
+    assert services.materialise_all(db.session, now=later, months=24) == 0
+    assert _days(series)[-1] == date(2027, 3, 27)
+
+
+def test_a_date_on_the_last_date_is_still_held(make_series):
+    series, _ = make_series(months=12, ends_on=date(2027, 3, 27))
+    assert _days(series)[-1] == date(2027, 3, 27)
+
+
+def test_a_draft_series_is_extended_up_to_its_last_date(make_series, now):
+    """A draft series is still extended nightly (its dates can be published one by one);
+    its last date ends it like any other."""
+    series, _ = make_series(months=1, status="draft", ends_on=date(2027, 2, 28))
+    assert _days(series) == [date(2026, 12, 12), date(2026, 12, 26)]
+    assert services.materialise_all(db.session, now=now, months=12) == 4  # 1/9 … 2/27
+    db.session.commit()
+    assert _days(series)[-1] == date(2027, 2, 27)
+    assert all(e.status == "draft" for e in occurrences(series))
+
+
+@pytest.mark.parametrize("ends_on", [date(2026, 12, 11), "2027-02-30", "来年", 20270331,
+                                     datetime(2027, 3, 31, tzinfo=TOKYO), date(2150, 1, 1)])
+def test_a_bad_last_date_is_refused(app, ends_on):
+    with pytest.raises(ValidationFailed) as exc:
+        services.clean_series_data(series_data(ends_on=ends_on))
+    assert list(exc.value.fields) == ["ends_on"]
+
+
+def test_a_last_date_before_every_date_of_the_pattern_is_refused(app):
+    # first date 12/12 (a Saturday), the 4th Saturday only, ending before 12/26
+    with pytest.raises(ValidationFailed) as exc:
+        services.clean_series_data(series_data(
+            pattern=recurrence.Pattern("monthly_nth", weekdays=[5], nths=[4]),
+            ends_on=date(2026, 12, 20)))
+    assert "pattern" in exc.value.fields
+
+
+def test_a_last_date_set_earlier_removes_later_dates_and_cancels_booked_ones(
+        make_series, make_registration, now):
+    series, user = make_series(months=6)  # 12/12 … 5/22
+    later = [e for e in occurrences(series) if e.starts_at.astimezone(TOKYO).date()
+             > date(2027, 3, 31)]
+    assert len(later) == 4  # 4/10 4/24 5/8 5/22
+    booked, waiting_only = later[0], later[2]
+    make_registration(booked)
+    make_registration(waiting_only, status="waitlisted")
+    db.session.commit()
+    with pytest.raises(services.SeriesChangeNeedsConfirmation):
+        edit(series, user, now, ends_on=date(2027, 3, 31))
+    db.session.rollback()
+    db.session.expire_all()
+    assert series.ends_on is None and len(occurrences(series)) == 12
+
+    result = edit(series, user, now, confirm=True, ends_on=date(2027, 3, 31))
+    db.session.commit()
+    assert result["cancelled_events"] == [booked, waiting_only]
+    assert (result["cancelled"], result["removed"], result["created"]) == (2, 2, 0)
+    db.session.expire_all()
+    assert series.ends_on == date(2027, 3, 31)
+    left = {e.starts_at.astimezone(TOKYO).date(): e.status for e in occurrences(series)}
+    assert max(d for d, status in left.items() if status != "cancelled") == date(2027, 3, 27)
+    assert left[date(2027, 4, 10)] == left[date(2027, 5, 8)] == "cancelled"
+    assert services.materialise_series(db.session, series, now=now, months=24) == []
+    # sent again: nobody is cancelled (or told) twice
+    again = edit(series, user, now, confirm=True, ends_on=date(2027, 3, 31))
+    assert again["cancelled_events"] == [] and again["removed"] == 0
+
+
+def test_a_last_date_taken_away_makes_the_dates_again_but_not_the_cancelled_ones(
+        make_series, make_registration, now):
+    series, user = make_series(months=6, ends_on=date(2027, 5, 31))
+    booked = [e for e in occurrences(series) if e.starts_at.astimezone(TOKYO).month == 4][0]
+    make_registration(booked)
+    edit(series, user, now, confirm=True, ends_on=date(2027, 3, 31))
+    db.session.commit()
+    result = edit(series, user, now, confirm=True, ends_on=None)
+    db.session.commit()
+    assert result["created"] == 3  # 4/24 5/8 5/22; 4/10 was called off and stays so
+    db.session.expire_all()
+    assert booked.status == "cancelled" and len(occurrences(series)) == 12
+
+
+# ---------------------------------------------------------------------------------------
+# Back to draft: never for dates people signed up for
+
+
+def test_a_series_with_booked_dates_cannot_go_back_to_draft(make_series, make_registration,
+                                                           now):
+    series, user = make_series()
+    booked = occurrences(series)[2]
+    make_registration(booked)
+    db.session.commit()
+    with pytest.raises(services.SeriesDraftHasRegistrations) as exc:
+        edit(series, user, now, confirm=True, status="draft", title="準備中")
+    assert exc.value.code == "has_registrations" and exc.value.status == 409
+    assert exc.value.details["events"] == [booked.id]
+    db.session.rollback()
+    db.session.expire_all()
+    assert series.status == "published" and series.title == "あさひかわ子ども食堂"
+    assert all(e.status == "published" for e in occurrences(series))
+
+
+def test_a_series_goes_back_to_draft_when_its_booked_dates_are_cancelled(
+        make_series, make_registration, now):
+    series, user = make_series()
+    events = occurrences(series)
+    booked = events[2]
+    make_registration(booked)
+    services.cancel_event(db.session, user, booked, now=now)  # called off by hand first
+    db.session.commit()
+    edit(series, user, now, status="draft")
+    db.session.commit()
+    db.session.expire_all()
+    assert series.status == "draft" and booked.status == "cancelled"
+    assert all(e.status == "draft" for e in events if e is not booked)
+
+
+def test_back_to_draft_with_a_last_date_before_the_booked_dates(make_series,
+                                                               make_registration, now):
+    """The booked dates after the new last date are cancelled (and their families told),
+    not made drafts: the draft is allowed."""
+    series, user = make_series()
+    booked = [e for e in occurrences(series) if e.starts_at.astimezone(TOKYO).month == 4][0]
+    make_registration(booked)
+    db.session.commit()
+    result = edit(series, user, now, confirm=True, status="draft", ends_on=date(2027, 3, 31))
+    db.session.commit()
+    assert result["cancelled_events"] == [booked]
+    db.session.expire_all()
+    assert booked.status == "cancelled"
+    assert {e.status for e in occurrences(series) if e is not booked} == {"draft"}
