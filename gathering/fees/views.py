@@ -278,28 +278,25 @@ def _chosen_branches() -> tuple[list[Branch], str, list[Branch]]:
     return branches, slug, chosen
 
 
-def _month_args():
+def _report_args(report, arg: str, message: str):
+    """The groups, the ?branch= asked for, and ``report``'s (period, rows, total) for the
+    ?``arg``= asked for: one it cannot read gives the current period and ``message``."""
     branches, slug, chosen = _chosen_branches()
+    ids = [b.id for b in chosen]
     try:
-        first, rows, total = services.month_money(db.session, [b.id for b in chosen],
-                                                  request.args.get("month"), now=utcnow())
+        period, rows, total = report(db.session, ids, request.args.get(arg), now=utcnow())
     except ValidationFailed:
-        first, rows, total = services.month_money(db.session, [b.id for b in chosen], None,
-                                                  now=utcnow())
-        flash(_("Choose a month like 2026-12."), "error")
-    return branches, slug, first, rows, total
+        period, rows, total = report(db.session, ids, None, now=utcnow())
+        flash(message, "error")
+    return branches, slug, period, rows, total
+
+
+def _month_args():
+    return _report_args(services.month_money, "month", _("Choose a month like 2026-12."))
 
 
 def _year_args():
-    branches, slug, chosen = _chosen_branches()
-    try:
-        fy, rows, total = services.year_money(db.session, [b.id for b in chosen],
-                                              request.args.get("year"), now=utcnow())
-    except ValidationFailed:
-        fy, rows, total = services.year_money(db.session, [b.id for b in chosen], None,
-                                              now=utcnow())
-        flash(_("Choose a fiscal year like 2026."), "error")
-    return branches, slug, fy, rows, total
+    return _report_args(services.year_money, "year", _("Choose a fiscal year like 2026."))
 
 
 def _year_page():
