@@ -26,6 +26,8 @@ from gathering.events import services as events
 from gathering.events.models import Event, EventStatus
 from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
+from gathering.formatting import format_day, format_time
+from gathering.i18n import current_lang
 from gathering.japanese import (
     is_katakana,
     is_valid_phone,
@@ -88,6 +90,15 @@ def _by_ticket(session, statement, token: str):
     return row
 
 
+def get_registration_by_replaced_ticket(session, token: str) -> Registration | None:
+    """The registration whose previous ticket QR carried ``token`` (replaced by a new one),
+    or None. The door names the party of a revoked code to its staff."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        return None
+    return session.scalar(sa.select(Registration).where(
+        Registration.replaced_ticket_token == token))
+
+
 def replace_ticket(session, reg: Registration, *, user: User) -> str:
     """Give the party a new ticket QR (a lost phone, a screenshot shared too widely).
 
@@ -119,8 +130,7 @@ def get_event_for_door(session, event_id: int, user: User) -> Event:
 def _validate_party(reg: Registration, event: Event) -> None:
     """The refusals shared by admission and the door screen, in a stable order."""
     if reg.event_id != event.id:
-        _refuse("wrong_event", _l("This ticket is for another event: %(title)s.",
-                                  title=reg.event.title), other_event_id=reg.event_id)
+        _refuse("wrong_event", _wrong_event_message(reg, event), other_event_id=reg.event_id)
     if event.is_cancelled:
         _refuse("event_cancelled", _l("This event is cancelled."))
     if reg.ticket_revoked_at is not None:
@@ -130,6 +140,23 @@ def _validate_party(reg: Registration, event: Event) -> None:
         _refuse("cancelled", _l("This sign-up was cancelled."))
     if reg.status == RegistrationStatus.waitlisted:
         _refuse("waitlisted", _l("This party is on the waiting list and has no seat yet."))
+
+
+def _wrong_event_message(reg: Registration, event: Event):
+    """Which date the ticket is for: every date of a series has the same title, so the
+    title alone would name the very event at whose door it is scanned. The party's name is
+    told only to the door of its own group (another group's sign-ups are not theirs to see).
+    """
+    other = reg.event
+    lang = current_lang()
+    start = to_local(other.starts_at)
+    day = format_day(start, lang, short=start.year == to_local(event.starts_at).year)
+    when = f"{day} {format_time(start)}"
+    if other.branch_id == event.branch_id:
+        return _l("This ticket is for another date: %(when)s, %(title)s (%(name)s).",
+                  when=when, title=other.title, name=reg.full_name)
+    return _l("This ticket is for another event: %(when)s, %(title)s.", when=when,
+              title=other.title)
 
 
 def _clean_nonce(nonce) -> str:

@@ -98,10 +98,10 @@ def ticket(token: str):
         reg = services.get_registration_by_ticket(db.session, token)
     except NotFound:
         reg = None
-    except services.CheckinRefused:  # replaced by a new ticket: the door says so to staff
-        if user is not None:
-            raise
-        return render_template("checkin/invalid_ticket.html"), 404
+    except services.CheckinRefused as refused:  # replaced by a new ticket
+        if user is None:
+            return render_template("checkin/invalid_ticket.html"), 404
+        return _replaced_ticket(user, token, refused)
     if user is None or reg is None or not user.can_staff_branch(reg.event.branch_id):
         if user is not None and reg is None:
             return render_template("checkin/unknown.html"), 404
@@ -132,6 +132,25 @@ def ticket(token: str):
         due=fees.amount_due(reg), paid=fees.paid(db.session, reg),
         balance=fees.balance(db.session, reg), nonce=new_token(12), token=token,
         alerts=services.alerts_of(reg))
+
+
+def _replaced_ticket(user, token: str, refused: services.CheckinRefused):
+    """The door's refusal of a replaced ticket: to staff of the party's group, whose party
+    it was and the way to its current ticket; and the way back to the door's scanner."""
+    reg = services.get_registration_by_replaced_ticket(db.session, token)
+    if reg is not None and not user.can_staff_branch(reg.event.branch_id):
+        reg = None
+    door_event = reg.event if reg is not None else None
+    door_event_id = _door_event_id()
+    if door_event_id is not None and (door_event is None or door_event_id != door_event.id):
+        try:
+            other = get_event(db.session, door_event_id, include_drafts=True)
+        except NotFound:
+            other = None
+        if other is not None and user.can_staff_branch(other.branch_id):
+            door_event = other
+    return render_template("checkin/replaced_ticket.html", reg=reg, door_event=door_event,
+                           refusal=refused), refused.status
 
 
 def _party_action(token: str, work):

@@ -89,6 +89,21 @@ def test_already_wrong_event_revoked_unknown(client, api_token, door, make_event
     assert (r.status_code, r.get_json()["error"]["code"]) == (404, "unknown_token")
 
 
+def test_wrong_event_message_names_the_date_of_the_ticket(client, api_token, door,
+                                                          make_event, make_registration):
+    title = "あさひかわ子ども食堂"
+    today = make_event(door.branch, title=title,
+                       starts_at=datetime(2026, 12, 19, 11, 0, tzinfo=TOKYO))
+    other = make_event(door.branch, title=title,
+                       starts_at=datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO))
+    reg, _ = make_registration(other)
+    r = _post(client, api_token(door.volunteer), token=reg.ticket_token, event_id=today.id)
+    error = r.get_json()["error"]
+    assert (r.status_code, error["code"]) == (409, "wrong_event")
+    assert error["message"] == ("このチケットは別の日（12月26日(土) 11:00 "
+                                "あさひかわ子ども食堂、山田花子さん）のものです。")
+
+
 def test_messages_follow_the_language(client, api_token, door, make_registration):
     reg, _ = make_registration(door.event, status="cancelled")
     r = client.post("/api/v1/checkins", json={"token": reg.ticket_token,

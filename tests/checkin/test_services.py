@@ -208,6 +208,44 @@ def test_undo_with_nobody_chosen_is_refused_and_changes_nothing(door, make_regis
     assert all(a.checked_in_at is not None for a in reg.attendees)
 
 
+def test_wrong_event_of_the_same_series_names_its_date_and_party(door, make_event,
+                                                                  make_registration, now):
+    from datetime import datetime
+
+    from gathering.timeutil import TOKYO
+
+    title = "あさひかわ子ども食堂"
+    today = make_event(door.branch, title=title,
+                       starts_at=datetime(2026, 12, 19, 11, 0, tzinfo=TOKYO))
+    other = make_event(door.branch, title=title,
+                       starts_at=datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO))
+    reg, _ = make_registration(other)
+    with pytest.raises(Conflict) as exc:
+        services.check_in(db.session, today, reg.ticket_token, user=door.volunteer, now=now)
+    assert exc.value.code == "wrong_event"
+    assert exc.value.details["other_event_id"] == other.id
+    message = str(exc.value.message)
+    assert "12月26日(土) 11:00" in message and title in message
+    assert reg.full_name in message and "別の日" in message
+
+
+def test_wrong_event_of_another_group_does_not_name_the_party(door, make_branch, make_event,
+                                                              make_registration, now):
+    from datetime import datetime
+
+    from gathering.timeutil import TOKYO
+
+    other = make_event(make_branch(), title="上映会",
+                       starts_at=datetime(2027, 1, 9, 14, 0, tzinfo=TOKYO))
+    reg, _ = make_registration(other)
+    with pytest.raises(Conflict) as exc:
+        services.check_in(db.session, door.event, reg.ticket_token, user=door.volunteer,
+                          now=now)
+    message = str(exc.value.message)
+    assert exc.value.code == "wrong_event" and "上映会" in message and "14:00" in message
+    assert "1月9日(土)" in message and "山田" not in message
+
+
 def test_undo_refuses_other_event_and_outsider(door, make_event, make_registration, now):
     other, _ = make_registration(make_event(door.branch))
     with pytest.raises(Conflict) as exc:

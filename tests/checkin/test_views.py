@@ -87,6 +87,43 @@ def test_a_replaced_ticket_link_opened_by_the_resident_is_not_valid(client, door
     assert 'href="/r/lost"' in _text(page) and "山田" not in _text(page)
 
 
+def test_a_replaced_ticket_scanned_by_staff_names_the_party_and_leads_back(
+        client, auth, door, make_event, make_registration):
+    from gathering.checkin import services
+
+    reg, _ = make_registration(door.event)
+    old = reg.ticket_token
+    services.replace_ticket(db.session, reg, user=door.organizer)
+    db.session.commit()
+    auth.login(door.volunteer)
+    page = client.get(f"/c/{old}?event={door.event.id}")
+    body = _text(page)
+    assert page.status_code == 409 and 'data-code="revoked"' in body
+    assert "新しいものに替わっています" in body and reg.full_name in body
+    assert f'href="/door/events/{door.event.id}/scanner"' in body
+    assert f'href="/door/events/{door.event.id}"' in body
+    assert f'href="/c/{reg.ticket_token}?event={door.event.id}"' in body
+    assert 'name="attendee"' not in body  # nothing to admit on the old code
+    # staff of another group are told the code was replaced, not whose it was
+    auth.logout()
+    auth.login(door.outsider)
+    body = _text(client.get(f"/c/{old}"))
+    assert 'data-code="revoked"' in body and "山田" not in body
+    assert reg.ticket_token not in body and 'href="/door/"' in body
+
+
+def test_walk_in_page_shows_the_date_of_the_event(client, auth, door, make_event):
+    from datetime import datetime
+
+    from gathering.timeutil import TOKYO
+
+    event = make_event(door.branch, title="あさひかわ子ども食堂",
+                       starts_at=datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO))
+    auth.login(door.volunteer)
+    body = _text(client.get(f"/door/events/{event.id}/walk-in"))
+    assert "あさひかわ子ども食堂 · 2026年12月26日(土) 11:00〜14:00" in body
+
+
 def test_ticket_of_another_branch_shows_nothing_to_its_volunteer(client, auth, door,
                                                                  make_registration):
     reg, _ = make_registration(door.event)
@@ -152,6 +189,7 @@ def test_wrong_event_from_the_door_of_another_event(client, auth, door, make_eve
     auth.login(door.volunteer)
     page = _text(client.get(f"/c/{reg.ticket_token}?event={door.event.id}"))
     assert 'data-code="wrong_event"' in page and "上映会" in page
+    assert f"受付: {door.event.title} · " in page  # the date of the door it was scanned at
     client.post(f"/c/{reg.ticket_token}/admit?event={door.event.id}", data={"all": "1"})
     assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 0
 
