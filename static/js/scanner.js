@@ -27,10 +27,18 @@
 
   var CACHE_KEY = "tsudoi-door-cache-" + eventId;
   var QUEUE_KEY = "tsudoi-door-queue-" + eventId;
-  var REPEAT_MS = 4000; // the same code held in front of the camera is read once
-  var lastToken = null;
+  var REVIEW_KEY = "tsudoi-door-review-" + eventId; // offline scans refused once sent
+  // the same code held in front of the camera is read once: again only after it has been
+  // out of view this long
+  var REPEAT_MS = 4000;
+  var POST_MS = 5000; // a stalled admission on a weak signal: queue it and say so
+  var RETRY_MIN_MS = 3000; // a queue the server did not take: retried later, less often
+  var RETRY_MAX_MS = 60000;
+  var lastCode = null;
   var lastAt = 0;
   var sending = false;
+  var retryDelay = 0;
+  var retryAt = 0;
   var deviceId = localStorage.getItem("tsudoi-device") || ("phone-" + randomId().slice(0, 8));
   localStorage.setItem("tsudoi-device", deviceId);
 
@@ -60,7 +68,8 @@
     var n = queue().length;
     var text;
     if (!online()) text = n ? fmt(T.offline_pending, { n: n }) : T.offline;
-    else text = n ? fmt(T.online_pending, { n: n }) : T.online;
+    else if (!n) text = T.online;
+    else text = fmt(retryAt > Date.now() ? T.retry_pending : T.online_pending, { n: n });
     statusEl.textContent = text;
     statusEl.className = "net-status " + (online() ? "is-online" : "is-offline");
     root.dataset.pending = String(n);
@@ -116,8 +125,10 @@
       var name = el("p", "result-name", party.name + (party.kana ? "（" + party.kana + "）" : ""));
       card.appendChild(name);
       var people = party.people || [];
-      card.appendChild(el("p", "", fmt(T.people, { n: people.length }) + " · " +
-        people.map(function (p) { return p.category_label || ""; }).join("、")));
+      var categories = people.map(function (p) { return p.category_label || ""; })
+        .filter(Boolean).join("、");
+      card.appendChild(el("p", "", party.status === "cancelled" ? T.signup_cancelled :
+        fmt(T.people, { n: people.length }) + (categories ? " · " + categories : "")));
       var alerts = [];
       people.forEach(function (p) {
         (p.allergens || []).concat(p.diets || []).forEach(function (c) {
@@ -153,17 +164,58 @@
 
   /* --- the server ------------------------------------------------------------------ */
 
+  /* The answer as {status, data}; rejected when the network fails or nothing (headers and
+     body) has come within POST_MS: the request is aborted, and the caller queues it. */
   function post(body) {
-    return fetch(checkinUrl, {
+    var ctl = window.AbortController ? new AbortController() : null;
+    var timer = null;
+    var stalled = new Promise(function (_, reject) {
+      timer = setTimeout(function () {
+        if (ctl) ctl.abort();
+        reject(new Error("timeout"));
+      }, POST_MS);
+    });
+    var answered = fetch(checkinUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json",
                  "X-CSRFToken": csrf },
-      body: JSON.stringify(body)
+      body: JSON.stringify(body), signal: ctl ? ctl.signal : undefined
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        return { status: r.status, data: data };
+        return { status: r.status, data: data || {} };
       });
     });
+    return Promise.race([answered, stalled]).then(function (res) {
+      clearTimeout(timer); return res;
+    }, function (e) { clearTimeout(timer); throw e; });
+  }
+
+  /* The server's own answer about this admission (admitted, or refused for good: a 403
+     "forbidden" of our JSON will not change by sending it again, and must not hold up the
+     scans queued behind it); anything else (a proxy's 502/504 or its own 403 page, an
+     expired login, 429, a CSRF token gone stale) says nothing about the ticket, so it is
+     kept and sent again with the same nonce. */
+  function isFinal(res) {
+    var code = (res.data && res.data.error && res.data.error.code) || "";
+    if (res.status === 200 || res.status === 422) return true;
+    if (res.status === 409 || res.status === 403) return !!code;
+    if (res.status === 404) return code === "unknown_token";
+    return false;
+  }
+
+  function loginAgain(show) {
+    var note = document.getElementById("login-again");
+    if (note) note.hidden = !show;
+  }
+
+  /* The server did not take the queue: try again after a growing pause (3 s … 1 min). */
+  function later(res) {
+    retryDelay = Math.min(retryDelay ? retryDelay * 2 : RETRY_MIN_MS, RETRY_MAX_MS);
+    retryAt = Date.now() + retryDelay;
+    var code = (res && res.data && res.data.error && res.data.error.code) || "";
+    if (res && res.status === 401) loginAgain(true);
+    if (code === "csrf_failed") refreshList(); // the list's answer carries a fresh token
+    showStatus();
   }
 
   function summaryFromApi(reg, labels) {
@@ -213,28 +265,101 @@
   }
 
   function flush() {
-    if (sending || !online()) { showStatus(); return Promise.resolve(); }
+    if (sending || !online() || Date.now() < retryAt) { showStatus(); return Promise.resolve(); }
     var items = queue();
     if (!items.length) { showStatus(); return Promise.resolve(); }
     sending = true;
     showStatus();
     var item = items[0];
     return post(item).then(function (res) {
-      // any definite answer (admitted, conflict logged, refused) leaves the queue
+      sending = false;
+      if (!isFinal(res)) { later(res); return; }
+      // the server's answer (admitted, conflict logged, refused) leaves the queue
+      retryDelay = 0; retryAt = 0;
+      loginAgain(false);
       var rest = queue().filter(function (q) { return q.nonce !== item.nonce; });
       save(QUEUE_KEY, rest);
-      if (res.status === 200 && res.data.conflicts && res.data.conflicts.length) {
-        var c = cache();
-        showResult("warn", T.conflict, c.parties[item.token], null, item.token);
-      }
-      if (res.status === 200) showCounts(res.data.counts);
-      sending = false;
+      if (res.status === 200) sent(item, res);
+      else needsCheck(item, res.data.error || {});
       if (rest.length) return flush();
       showStatus();
+      syncedCard();
       return refreshList();
-    }).catch(function () {
+    }, function () {
       sending = false;
-      showStatus();
+      later(null);
+    });
+  }
+
+  /* A queued admission the server took: the card still showing that scan says so. */
+  function sent(item, res) {
+    var c = cache();
+    if (res.data.conflicts && res.data.conflicts.length) {
+      showResult("warn", T.conflict, c.parties[item.token], null, item.token);
+      return;
+    }
+    var card = resultEl.firstChild;
+    if (card && card.dataset.nonce === item.nonce && res.data.registration) {
+      showResult("ok", T.admitted, partyOf(res, c.parties[item.token], c.labels), null,
+                 item.token);
+      offlineCard(item.nonce);
+    }
+  }
+
+  /* The last offline card, once everything is sent: 「あとで送信します」 is done. */
+  function syncedCard() {
+    var card = resultEl.firstChild;
+    if (!card || !card.dataset.nonce || card.querySelector(".synced")) return;
+    var title = card.querySelector(".result-title");
+    if (card.dataset.kind === "ok") title.lastChild.textContent = " " + T.admitted;
+    card.insertBefore(el("p", "synced", T.synced), title.nextSibling);
+  }
+
+  function offlineCard(nonce) {
+    var card = resultEl.firstChild;
+    if (card) card.dataset.nonce = nonce;
+  }
+
+  /* An offline scan the server refused once it was sent (a ticket for another event, one
+     replaced or cancelled since the list was saved): listed for the volunteer until
+     cleared, never dropped silently. */
+  function needsCheck(item, err) {
+    var c = cache();
+    var party = c.parties[item.token];
+    var entry = { nonce: item.nonce, code: err.code || "", reason: err.message || T.error,
+                  name: party ? party.name : "", scanned_at: item.scanned_at };
+    save(REVIEW_KEY, load(REVIEW_KEY, []).concat([entry]));
+    showReview();
+    beep(false);
+    var card = resultEl.firstChild;
+    if (card && card.dataset.nonce === item.nonce) {
+      if (party) party.labels = c.labels;
+      showResult("bad", entry.reason, party || null);
+    }
+  }
+
+  var reviewEl = document.getElementById("needs-check");
+  var reviewList = document.getElementById("needs-check-list");
+  function timeOf(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? "" :
+      d.toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" });
+  }
+  function showReview() {
+    if (!reviewEl) return;
+    var items = load(REVIEW_KEY, []);
+    reviewList.innerHTML = "";
+    items.forEach(function (r) {
+      reviewList.appendChild(el("li", "", fmt(T.review_item, {
+        name: r.name || T.review_unknown, time: timeOf(r.scanned_at), reason: r.reason })));
+    });
+    reviewEl.hidden = !items.length;
+    root.dataset.review = String(items.length);
+  }
+  if (reviewEl) {
+    document.getElementById("needs-check-clear").addEventListener("click", function () {
+      save(REVIEW_KEY, []);
+      showReview();
     });
   }
 
@@ -246,6 +371,7 @@
     if (!party) {
       save(QUEUE_KEY, queue().concat([entry]));
       showResult("warn", T.unknown_offline, null, null, null);
+      offlineCard(nonce);
       beep(false);
       showStatus();
       return;
@@ -268,6 +394,7 @@
     save(CACHE_KEY, c);
     save(QUEUE_KEY, queue().concat([entry]));
     showResult("ok", T.admitted_offline, party, null, null);
+    offlineCard(nonce);
     beep(true);
     showStatus();
   }
@@ -275,8 +402,10 @@
   function handle(text, decodeMs) {
     var token = tokenFrom(text);
     var now = Date.now();
-    if (token && token === lastToken && now - lastAt < REPEAT_MS) return;
-    lastToken = token; lastAt = now;
+    var code = token || text;
+    // still in view: read again only once it has been out of view for REPEAT_MS
+    if (code === lastCode && now - lastAt < REPEAT_MS) { lastAt = now; return; }
+    lastCode = code; lastAt = now;
     mark("scan:decoded", { decode_ms: decodeMs || 0 });
     if (!token) { showResult("bad", T.not_a_ticket); beep(false); return; }
     admit(token);
@@ -295,22 +424,15 @@
     if (navigator.vibrate) navigator.vibrate(30);
     post({ token: token, event_id: eventId, nonce: nonce, device: deviceId }).then(function (res) {
       if (res.status === 200) {
-        var party = summaryFromApi(res.data.registration, c.labels);
-        if (cached) party.name = cached.name || party.name;
-        party.people.forEach(function (p) {
-          var old = cached && cached.people &&
-            cached.people.filter(function (q) { return q.id === p.id; })[0];
-          if (!p.category_label) {
-            p.category_label = (old && old.category_label) || feeLabels[p.category] ||
-              p.category || "";
-          }
-        });
+        var party = partyOf(res, cached, c.labels);
         showResult("ok", T.admitted, party, null, token);
         beep(true);
         if (cached) { c.parties[token] = Object.assign(cached, party); save(CACHE_KEY, c); }
         refreshCountsSoon();
-      } else if (res.status >= 500) {
+      } else if (!isFinal(res) && res.status !== 403) {
+        // a proxy's error, an expired login, too many requests: no answer about the ticket
         admitOffline(token, nonce);
+        later(res);
       } else {
         var err = res.data.error || {};
         var kind = err.code === "already_checked_in" ? "warn" : "bad";
@@ -319,8 +441,25 @@
         beep(false);
       }
     }).catch(function () {
-      admitOffline(token, nonce); // the network dropped mid-scan
+      // the network dropped mid-scan, or the request stalled: the same nonce is sent again
+      // from the queue, so an admission the server did take is answered once
+      admitOffline(token, nonce);
     });
+  }
+
+  /* The party of the API's answer for the card, with the names the saved list knows. */
+  function partyOf(res, cached, labels) {
+    var party = summaryFromApi(res.data.registration, labels);
+    if (cached) party.name = cached.name || party.name;
+    party.people.forEach(function (p) {
+      var old = cached && cached.people &&
+        cached.people.filter(function (q) { return q.id === p.id; })[0];
+      if (!p.category_label) {
+        p.category_label = (old && old.category_label) || feeLabels[p.category] ||
+          p.category || "";
+      }
+    });
+    return party;
   }
 
   var countsTimer = null;
@@ -535,7 +674,7 @@
   }
 
   startBtn.addEventListener("click", startCamera);
-  window.addEventListener("online", function () { showStatus(); flush(); });
+  window.addEventListener("online", function () { retryAt = 0; showStatus(); flush(); });
   window.addEventListener("offline", showStatus);
   setInterval(function () { showStatus(); if (queue().length) flush(); }, 3000);
   setInterval(function () { if (!queue().length) refreshList(); }, 60000);
@@ -553,6 +692,7 @@
       .catch(function () {});
   }
   showStatus();
+  showReview();
   refreshList().then(flush);
   startCamera();
 

@@ -216,3 +216,28 @@ def test_door_screens_in_their_busy_states_are_accessible(live_server, quality, 
     check.page.locator(".result-card.is-warn").wait_for(timeout=TIMEOUT)  # admitted above
     problems["scanner chosen"] = check.axe_violations()
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_a_ticket_held_in_front_of_the_camera_is_sent_once(live_server, camera, door,
+                                                           make_registration):
+    """Held there longer than REPEAT_MS, the code is still read once: the green card stays,
+    with no second request (「選んだ人は全員、受付済みです」)."""
+    reg, _ = make_registration(door.event)
+    event_id, email = door.event.id, door.volunteer.email
+    ticket_url = f"{live_server.url}/c/{reg.ticket_token}"
+    db.session.commit()
+
+    _, page = camera([(ticket_url, 10)])  # looped: the code never leaves the view
+    login(page, live_server.url, email)
+    posts = []
+    page.on("request", lambda r: posts.append(r.url)
+            if r.method == "POST" and r.url.endswith("/api/v1/checkins") else None)
+    page.goto(f"{live_server.url}/door/events/{event_id}/scanner")
+    page.locator(".result-card.is-ok").wait_for(timeout=TIMEOUT)
+    assert page.locator("#camera-start").is_hidden()  # the camera runs
+    page.wait_for_timeout(6000)  # longer than REPEAT_MS (4 s)
+    assert len(posts) == 1, posts
+    assert page.locator(".result-card.is-ok").count() == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(CheckIn.id))) == 2
+    db.session.commit()

@@ -6,9 +6,12 @@ calls with each decoded QR code), so no fake camera is needed here.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import sqlalchemy as sa
 
+from gathering.checkin.models import CheckIn
 from gathering.extensions import db
 from gathering.fees import services as fees
 from gathering.fees.models import Payment
@@ -167,3 +170,148 @@ def test_scanner_search_asks_the_server_for_what_the_list_cannot_answer(
         phone.press("#manual-q", "Enter")
     assert f"/door/events/{event_id}?q=4321" in phone.url
     assert "山田花子" in phone.locator(".results").inner_text()
+
+
+def _check_ins() -> int:
+    db.session.expire_all()
+    count = db.session.scalar(sa.select(sa.func.count(CheckIn.id)))
+    db.session.commit()  # never hold the SQLite write lock while the server works
+    return count
+
+
+def test_scanner_keeps_a_queued_check_in_the_server_did_not_take(live_server, phone, door,
+                                                                  make_registration):
+    """A proxy's 502 on reconnect is no answer: the check-in stays queued and is sent
+    again, and the offline card then says everything was sent."""
+    reg, _ = make_registration(door.event)
+    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
+    url = f"{base}/c/{reg.ticket_token}"
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    phone.context.set_offline(True)
+    assert "オフライン" in _scan(phone, url)
+    answered = []
+
+    def first_bad_gateway(route):
+        if not answered:
+            answered.append(route.request.method)
+            route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/checkins", first_bad_gateway)
+    phone.context.set_offline(False)
+    phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert answered == ["POST"]
+    assert all(checked_in_times(reg_id)) and _check_ins() == 2
+    card = phone.locator(".result-card.is-ok")
+    card.locator(".synced").wait_for(timeout=TIMEOUT)
+    assert "すべて送信しました。" in card.inner_text()
+    assert "あとで送信します" not in card.inner_text()
+
+
+def test_scanner_queues_an_admission_that_stalls(live_server, phone, door, make_registration):
+    """Online but the request never answers: after a few seconds the party is admitted
+    offline, and the queue sends it (the same nonce) once the network carries it."""
+    reg, _ = make_registration(door.event)
+    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
+    url = f"{base}/c/{reg.ticket_token}"
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    hold, stalled = [True], []
+
+    def stall(route):
+        if hold[0]:
+            stalled.append(route)  # never answered: a weak signal
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/checkins", stall)
+    phone.evaluate("url => window.tsudoiScanner.handle(url)", url)
+    phone.locator(".result-card.is-wait").wait_for(timeout=TIMEOUT)
+    card = phone.locator(".result-card.is-ok")
+    card.wait_for(timeout=8000)  # POST_MS is 5 s
+    assert "オフライン" in card.inner_text()
+    assert phone.locator("#scanner").get_attribute("data-pending") == "1"
+    assert not any(checked_in_times(reg_id))
+
+    hold[0] = False
+    for route in stalled:  # the browser gave up on them: let them end
+        with contextlib.suppress(Exception):
+            route.abort()
+    phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert all(checked_in_times(reg_id)) and _check_ins() == 2
+    assert len(stalled) >= 1
+
+
+def test_scanner_shows_an_offline_scan_refused_once_sent(live_server, phone, door,
+                                                         make_event, make_registration):
+    """「通信が戻ったら確認します」: a ticket of another event scanned offline is listed under
+    「確認が必要」 with the server's reason when the network is back."""
+    other = make_event(door.branch, title="夏まつり")
+    reg, _ = make_registration(other)
+    make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
+    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
+    url = f"{base}/c/{reg.ticket_token}"
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    phone.context.set_offline(True)
+    _scan(phone, url, kind="warn")  # not in the saved list: checked when the network is back
+    phone.context.set_offline(False)
+    phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
+    review = phone.locator("#needs-check")
+    review.wait_for(timeout=TIMEOUT)
+    text = review.inner_text()
+    assert "確認が必要" in text and "夏まつり" in text and "別の" in text, text
+    assert "夏まつり" in phone.locator(".result-card.is-bad").inner_text()
+    assert not any(checked_in_times(reg_id))
+
+    phone.reload()  # kept on the phone until the volunteer clears it
+    review.wait_for(timeout=TIMEOUT)
+    review.locator("button").click()
+    assert review.is_hidden()
+
+
+def test_scanner_card_of_a_cancelled_party_says_so(live_server, phone, door,
+                                                   make_registration):
+    gone, _ = make_registration(door.event, status="cancelled")
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    url = f"{base}/c/{gone.ticket_token}"
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    text = _scan(phone, url, kind="bad")
+    assert "キャンセル済み" in text and "0人" not in text, text
+    assert phone.locator("#manual-results").is_hidden()
+
+
+def test_scanner_asks_to_log_in_again_and_keeps_the_queue(live_server, phone, door,
+                                                          make_registration):
+    reg, _ = make_registration(door.event)
+    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
+    url = f"{base}/c/{reg.ticket_token}"
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=1)
+    phone.context.set_offline(True)
+    _scan(phone, url)
+    phone.route("**/api/v1/checkins", lambda route: route.fulfill(
+        status=401, content_type="application/json",
+        body='{"error": {"code": "unauthorized", "message": "Please log in."}}'))
+    phone.context.set_offline(False)
+    note = phone.locator("#login-again")
+    note.wait_for(timeout=TIMEOUT)
+    assert "ログイン" in note.inner_text()
+    assert phone.locator("#scanner").get_attribute("data-pending") == "1"
+    phone.unroute("**/api/v1/checkins")
+    phone.reload()  # as after logging in again: the queue is still on the phone
+    phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert all(checked_in_times(reg_id))
