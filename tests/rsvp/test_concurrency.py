@@ -32,15 +32,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(database_uri, app):
+def server(database_uri, app, tmp_path):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_uri, "RATELIMIT_ENABLED": "false",
            "SECRET_KEY": "concurrency-test", "APP_ENV": "development"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen(
-        [str(gunicorn), "--workers", "4", "--threads", "1", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # the workers' log (each sign-up's mail, written out without MAIL_SERVER) goes to a
+    # file: a pipe nobody reads fills at 64 KB and blocks every worker in its next write
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as errors:
+        proc = subprocess.Popen(
+            [str(gunicorn), "--workers", "4", "--threads", "1", "--bind", f"127.0.0.1:{port}",
+             "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):  # readiness, not timing: poll until it answers
@@ -50,7 +54,7 @@ def server(database_uri, app):
                         break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(proc.stderr.read().decode())
+                    pytest.fail(log.read_text())
                 time.sleep(0.1)
         yield base
     finally:
