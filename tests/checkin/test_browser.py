@@ -179,17 +179,22 @@ def _check_ins() -> int:
     return count
 
 
+def _scanner_for(phone, live_server, door, reg) -> tuple[str, int]:
+    """The door volunteer's scanner open with its saved list: (reg's ticket URL, reg's id)."""
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    url, reg_id = f"{base}/c/{reg.ticket_token}", reg.id
+    db.session.commit()  # never hold the SQLite write lock while the server works
+    login(phone, base, email)  # (nothing read from the session after the commit)
+    _open_scanner(phone, base, event_id, cached=1)
+    return url, reg_id
+
+
 def test_scanner_keeps_a_queued_check_in_the_server_did_not_take(live_server, phone, door,
                                                                   make_registration):
     """A proxy's 502 on reconnect is no answer: the check-in stays queued and is sent
     again, and the offline card then says everything was sent."""
     reg, _ = make_registration(door.event)
-    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
-    url = f"{base}/c/{reg.ticket_token}"
-    db.session.commit()  # never hold the SQLite write lock while the server works
-
-    login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=1)
+    url, reg_id = _scanner_for(phone, live_server, door, reg)
     phone.context.set_offline(True)
     assert "オフライン" in _scan(phone, url)
     answered = []
@@ -216,12 +221,7 @@ def test_scanner_queues_an_admission_that_stalls(live_server, phone, door, make_
     """Online but the request never answers: after a few seconds the party is admitted
     offline, and the queue sends it (the same nonce) once the network carries it."""
     reg, _ = make_registration(door.event)
-    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
-    url = f"{base}/c/{reg.ticket_token}"
-    db.session.commit()  # never hold the SQLite write lock while the server works
-
-    login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=1)
+    url, reg_id = _scanner_for(phone, live_server, door, reg)
     hold, stalled = [True], []
 
     def stall(route):
@@ -255,12 +255,7 @@ def test_scanner_shows_an_offline_scan_refused_once_sent(live_server, phone, doo
     other = make_event(door.branch, title="夏まつり")
     reg, _ = make_registration(other)
     make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
-    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
-    url = f"{base}/c/{reg.ticket_token}"
-    db.session.commit()  # never hold the SQLite write lock while the server works
-
-    login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=1)
+    url, reg_id = _scanner_for(phone, live_server, door, reg)
     phone.context.set_offline(True)
     _scan(phone, url, kind="warn")  # not in the saved list: checked when the network is back
     phone.context.set_offline(False)
@@ -281,12 +276,7 @@ def test_scanner_shows_an_offline_scan_refused_once_sent(live_server, phone, doo
 def test_scanner_card_of_a_cancelled_party_says_so(live_server, phone, door,
                                                    make_registration):
     gone, _ = make_registration(door.event, status="cancelled")
-    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
-    url = f"{base}/c/{gone.ticket_token}"
-    db.session.commit()  # never hold the SQLite write lock while the server works
-
-    login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=1)
+    url, _ = _scanner_for(phone, live_server, door, gone)
     text = _scan(phone, url, kind="bad")
     assert "キャンセル済み" in text and "0人" not in text, text
     assert phone.locator("#manual-results").is_hidden()
@@ -295,12 +285,7 @@ def test_scanner_card_of_a_cancelled_party_says_so(live_server, phone, door,
 def test_scanner_asks_to_log_in_again_and_keeps_the_queue(live_server, phone, door,
                                                           make_registration):
     reg, _ = make_registration(door.event)
-    base, event_id, email, reg_id = live_server.url, door.event.id, door.volunteer.email, reg.id
-    url = f"{base}/c/{reg.ticket_token}"
-    db.session.commit()  # never hold the SQLite write lock while the server works
-
-    login(phone, base, email)
-    _open_scanner(phone, base, event_id, cached=1)
+    url, reg_id = _scanner_for(phone, live_server, door, reg)
     phone.context.set_offline(True)
     _scan(phone, url)
     phone.route("**/api/v1/checkins", lambda route: route.fulfill(
