@@ -39,3 +39,15 @@ def closed_event(door, make_event):
         return event
 
     return _make
+
+
+@pytest.fixture
+def two_dates(door, make_event):
+    """Two dates of one 子ども食堂 under the same title, 12/19 (the door's today) and 12/26."""
+    from datetime import datetime
+
+    from gathering.timeutil import TOKYO
+
+    return tuple(make_event(door.branch, title="あさひかわ子ども食堂",
+                            starts_at=datetime(2026, 12, day, 11, 0, tzinfo=TOKYO))
+                 for day in (19, 26))

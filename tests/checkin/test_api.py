@@ -90,12 +90,8 @@ def test_already_wrong_event_revoked_unknown(client, api_token, door, make_event
 
 
 def test_wrong_event_message_names_the_date_of_the_ticket(client, api_token, door,
-                                                          make_event, make_registration):
-    title = "あさひかわ子ども食堂"
-    today = make_event(door.branch, title=title,
-                       starts_at=datetime(2026, 12, 19, 11, 0, tzinfo=TOKYO))
-    other = make_event(door.branch, title=title,
-                       starts_at=datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO))
+                                                          two_dates, make_registration):
+    today, other = two_dates
     reg, _ = make_registration(other)
     r = _post(client, api_token(door.volunteer), token=reg.ticket_token, event_id=today.id)
     error = r.get_json()["error"]

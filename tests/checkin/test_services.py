@@ -208,17 +208,10 @@ def test_undo_with_nobody_chosen_is_refused_and_changes_nothing(door, make_regis
     assert all(a.checked_in_at is not None for a in reg.attendees)
 
 
-def test_wrong_event_of_the_same_series_names_its_date_and_party(door, make_event,
+def test_wrong_event_of_the_same_series_names_its_date_and_party(door, two_dates,
                                                                   make_registration, now):
-    from datetime import datetime
-
-    from gathering.timeutil import TOKYO
-
-    title = "あさひかわ子ども食堂"
-    today = make_event(door.branch, title=title,
-                       starts_at=datetime(2026, 12, 19, 11, 0, tzinfo=TOKYO))
-    other = make_event(door.branch, title=title,
-                       starts_at=datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO))
+    today, other = two_dates
+    title = other.title
     reg, _ = make_registration(other)
     with pytest.raises(Conflict) as exc:
         services.check_in(db.session, today, reg.ticket_token, user=door.volunteer, now=now)
