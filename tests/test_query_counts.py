@@ -276,3 +276,28 @@ def test_event_page_and_check_in_use_indexes(app, client, make_user, make_event,
                       headers=headers) == []
     # the same scan again (a phone retrying after a lost answer) is answered from its record
     assert full_scans(client, "POST", "/api/v1/checkins", json=retry, headers=headers) == []
+
+
+def test_sign_up_ticket_manage_and_door_list_use_indexes(app, client, make_user, make_event,
+                                                         make_registration, api_token):
+    """With statistics (as seed-scale and ANALYZE leave them), a sign-up and the pages a
+    family and the door open next find their rows through indexes."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    grow(events=300, registrations=600, feed_events=40, seed=14)
+    branch = db.session.scalar(sa.select(Branch).where(Branch.slug == "hokkaido"))
+    headers = api_token(make_user("volunteer", branches=[branch]))
+    event = make_event(branch, capacity=None,
+                       starts_at=utcnow().replace(microsecond=0) - timedelta(hours=1))
+    reg, manage_token = make_registration(event)
+    event_id, ticket, open_id = event.id, reg.ticket_token, make_event(branch, capacity=20).id
+    body = {"contact": {"family_name": "山田", "given_name": "花子",
+                        "family_name_kana": "やまだ", "given_name_kana": "はなこ",
+                        "phone": "080-1111-2222", "email": "hanako@example.jp"},
+            "attendees": [{"category": "child", "allergens": ["egg"]}], "consent": True}
+    assert full_scans(client, "POST", f"/api/v1/events/{open_id}/registrations",
+                      warm_up=False, json=body) == []
+    assert full_scans(client, "GET", f"/r/{manage_token}") == []
+    assert full_scans(client, "GET", f"/c/{ticket}") == []
+    assert full_scans(client, "GET", f"/api/v1/events/{event_id}/checkin-list",
+                      headers=headers) == []
