@@ -34,6 +34,7 @@
   var POST_MS = 5000; // a stalled admission on a weak signal: queue it and say so
   var RETRY_MIN_MS = 3000; // a queue the server did not take: retried later, less often
   var RETRY_MAX_MS = 60000;
+  var RETRY_AFTER_MAX_MS = 600000; // a server's Retry-After is kept, up to 10 min
   var lastCode = null;
   var lastAt = 0;
   var sending = false;
@@ -181,8 +182,9 @@
                  "X-CSRFToken": csrf },
       body: JSON.stringify(body), signal: ctl ? ctl.signal : undefined
     }).then(function (r) {
+      var wait = parseInt(r.headers.get("Retry-After") || "", 10);
       return r.json().catch(function () { return {}; }).then(function (data) {
-        return { status: r.status, data: data || {} };
+        return { status: r.status, data: data || {}, retryAfter: wait > 0 ? wait : 0 };
       });
     });
     return Promise.race([answered, stalled]).then(function (res) {
@@ -208,10 +210,12 @@
     if (note) note.hidden = !show;
   }
 
-  /* The server did not take the queue: try again after a growing pause (3 s … 1 min). */
+  /* The server did not take the queue: try again after a growing pause (3 s … 1 min),
+     or as long as the server asked (429's Retry-After). */
   function later(res) {
     retryDelay = Math.min(retryDelay ? retryDelay * 2 : RETRY_MIN_MS, RETRY_MAX_MS);
-    retryAt = Date.now() + retryDelay;
+    var asked = Math.min(((res && res.retryAfter) || 0) * 1000, RETRY_AFTER_MAX_MS);
+    retryAt = Date.now() + Math.max(retryDelay, asked);
     var code = (res && res.data && res.data.error && res.data.error.code) || "";
     if (res && res.status === 401) loginAgain(true);
     if (code === "csrf_failed") refreshList(); // the list's answer carries a fresh token
@@ -273,7 +277,15 @@
     var item = items[0];
     return post(item).then(function (res) {
       sending = false;
-      if (!isFinal(res)) { later(res); return; }
+      if (!isFinal(res)) {
+        // a server error on this one scan must not hold up the others: it goes last
+        if (res.status >= 500) {
+          save(QUEUE_KEY, queue().filter(function (q) { return q.nonce !== item.nonce; })
+            .concat([item]));
+        }
+        later(res);
+        return;
+      }
       // the server's answer (admitted, conflict logged, refused) leaves the queue
       retryDelay = 0; retryAt = 0;
       loginAgain(false);
@@ -697,5 +709,6 @@
   startCamera();
 
   window.tsudoiScanner = { handle: handle, flush: flush, queue: queue, cache: cache,
-                           search: searchCache };
+                           search: searchCache,
+                           retryAt: function () { return retryAt; } };
 })();

@@ -179,13 +179,13 @@ def _check_ins() -> int:
     return count
 
 
-def _scanner_for(phone, live_server, door, reg) -> tuple[str, int]:
+def _scanner_for(phone, live_server, door, reg, cached: int = 1) -> tuple[str, int]:
     """The door volunteer's scanner open with its saved list: (reg's ticket URL, reg's id)."""
     base, event_id, email = live_server.url, door.event.id, door.volunteer.email
     url, reg_id = f"{base}/c/{reg.ticket_token}", reg.id
     db.session.commit()  # never hold the SQLite write lock while the server works
     login(phone, base, email)  # (nothing read from the session after the commit)
-    _open_scanner(phone, base, event_id, cached=1)
+    _open_scanner(phone, base, event_id, cached=cached)
     return url, reg_id
 
 
@@ -215,6 +215,57 @@ def test_scanner_keeps_a_queued_check_in_the_server_did_not_take(live_server, ph
     card.locator(".synced").wait_for(timeout=TIMEOUT)
     assert "すべて送信しました。" in card.inner_text()
     assert "あとで送信します" not in card.inner_text()
+
+
+def test_scanner_waits_as_long_as_a_busy_server_asks(live_server, phone, door,
+                                                     make_registration):
+    """429 with Retry-After: the queue is kept and not sent again before that time."""
+    reg, _ = make_registration(door.event)
+    url, reg_id = _scanner_for(phone, live_server, door, reg)
+    phone.context.set_offline(True)
+    _scan(phone, url)
+    tries = []
+
+    def busy(route):
+        tries.append(route.request.method)
+        route.fulfill(status=429, content_type="application/json", headers={"Retry-After": "120"},
+                      body='{"error": {"code": "rate_limited", "message": "Too many."}}')
+
+    phone.route("**/api/v1/checkins", busy)
+    phone.context.set_offline(False)
+    phone.wait_for_function("() => window.tsudoiScanner.retryAt() > 0", timeout=TIMEOUT)
+    wait_ms = phone.evaluate("() => window.tsudoiScanner.retryAt() - Date.now()")
+    assert 100_000 < wait_ms <= 120_000, wait_ms  # not the 3 s of its own backoff
+    assert tries == ["POST"]
+    assert phone.locator("#scanner").get_attribute("data-pending") == "1"
+    assert not any(checked_in_times(reg_id))
+
+
+def test_a_scan_the_server_fails_on_does_not_hold_up_the_others(live_server, phone, door,
+                                                                make_registration):
+    """A 500 for one queued ticket: it goes to the back and the scans behind it are sent."""
+    broken, _ = make_registration(door.event, family_name="青木", kana=("アオキ", "タロウ"))
+    fine, _ = make_registration(door.event)
+    broken_token, fine_token, fine_id = broken.ticket_token, fine.ticket_token, fine.id
+    broken_url, broken_id = _scanner_for(phone, live_server, door, broken, cached=2)
+    fine_url = broken_url.replace(broken_token, fine_token)
+    phone.context.set_offline(True)
+    _scan(phone, broken_url)
+    _scan(phone, fine_url)
+    assert phone.locator("#scanner").get_attribute("data-pending") == "2"
+
+    def fail_one(route):
+        if broken_token in (route.request.post_data or ""):
+            route.fulfill(status=500, content_type="text/html", body="<h1>Server Error</h1>")
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/checkins", fail_one)
+    phone.context.set_offline(False)
+    phone.locator('#scanner[data-pending="1"]').wait_for(state="attached", timeout=TIMEOUT)
+    assert all(checked_in_times(fine_id)) and not any(checked_in_times(broken_id))
+    assert [q["token"] for q in phone.evaluate("() => window.tsudoiScanner.queue()")] == [
+        broken_token]
 
 
 def test_scanner_queues_an_admission_that_stalls(live_server, phone, door, make_registration):
