@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -158,9 +159,18 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
 
     @classmethod
-    def validate(cls) -> None:
+    def validate(cls, overrides: dict | None = None) -> None:
         if not os.environ.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
+        base = (overrides or {}).get("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL) or ""
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") \
+                or parts.query or parts.fragment:
+            raise RuntimeError(
+                "PUBLIC_BASE_URL must be set in production (APP_ENV=production) to the "
+                "scheme and host residents open, e.g. https://tsudoi.example.jp: links in "
+                "mail and QR codes are built on it, never on the Host header a visitor "
+                f"sends (got {base!r}).")
 
 
 CONFIGS = {

@@ -360,6 +360,7 @@ def main() -> None:
         db_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
         db_label = "SQLite (WAL)"
     env = dict(os.environ, APP_ENV="production", SECRET_KEY=secrets.token_hex(32),
+               PUBLIC_BASE_URL="https://bench.tsudoi.invalid",
                DATABASE_URL=db_url, RATELIMIT_ENABLED="false", FLASK_APP="wsgi",
                PYTHONDONTWRITEBYTECODE="1")
     try:

@@ -25,7 +25,7 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     )
     config = config or config_from_env()
     if issubclass(config, ProductionConfig):
-        config.validate()
+        config.validate(overrides)
     app.config.from_object(config)
     app.config.update(overrides or {})
     # Flask leaves its logger at the root's WARNING: the mails logged when no MAIL_SERVER is

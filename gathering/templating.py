@@ -10,6 +10,7 @@ from gathering import formatting
 from gathering.i18n import current_lang
 from gathering.japanese import format_postal_code
 from gathering.markup import render_markdown
+from gathering.urls import external_url
 
 
 def init_app(app) -> None:
@@ -26,6 +27,7 @@ def init_app(app) -> None:
     env.globals["lang_url"] = lang_url
     env.globals["page_url"] = page_url
     env.globals["current_lang"] = current_lang
+    env.globals["external_url"] = external_url
     env.trim_blocks = True
     env.lstrip_blocks = True
 

@@ -34,7 +34,8 @@ def test_production_with_a_secret_key_starts_with_secure_cookies(monkeypatch, da
     monkeypatch.setenv("SECRET_KEY", "a real secret from the environment")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     app = create_app(ProductionConfig, {"SQLALCHEMY_DATABASE_URI": database_uri,
-                                        "SECRET_KEY": "a real secret from the environment"})
+                                        "SECRET_KEY": "a real secret from the environment",
+                                        "PUBLIC_BASE_URL": "https://tsudoi.example.jp"})
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert not app.debug and not app.testing
 

@@ -7,8 +7,9 @@ from flask import jsonify
 
 from gathering.accounts.services import list_branches
 from gathering.api import bp, error_responses
-from gathering.calendar.views import external_url, feed_urls, webcal
+from gathering.calendar.views import feed_urls, webcal
 from gathering.extensions import db
+from gathering.urls import external_url
 
 
 @bp.get("/feeds")

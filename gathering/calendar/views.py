@@ -11,7 +11,7 @@ import gzip
 import hashlib
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.http import is_resource_modified
@@ -25,6 +25,7 @@ from gathering.extensions import cache, db
 from gathering.i18n import current_lang
 from gathering.replay import replay_for
 from gathering.timeutil import utcnow
+from gathering.urls import external_url
 
 bp = Blueprint("calendar", __name__)
 
@@ -33,15 +34,6 @@ ICS_MIMETYPE = "text/calendar; charset=utf-8"
 
 # ---------------------------------------------------------------------------------------
 # URLs
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute URL, on PUBLIC_BASE_URL when it is set (feeds are fetched by servers far
-    from the host name a proxy forwards)."""
-    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 @bp.app_template_global()

@@ -32,6 +32,7 @@ from gathering.rsvp.mails import page_url, party_lang, send_registration_mail
 from gathering.rsvp.models import Registration, RegistrationStatus
 from gathering.security import new_token
 from gathering.timeutil import utcnow
+from gathering.urls import external_url
 
 bp = Blueprint("checkin", __name__)
 
@@ -110,7 +111,7 @@ def ticket(token: str):
         # the resident's own phone: the code to show (this page's address), while it admits
         valid = (reg is not None and reg.status == RegistrationStatus.confirmed
                  and reg.ticket_revoked_at is None and not reg.event.is_cancelled)
-        qr = segno.make(url_for("checkin.ticket", token=token, _external=True),
+        qr = segno.make(external_url("checkin.ticket", token=token),
                         error="m").png_data_uri(scale=6, border=4) if valid else None
         return render_template("checkin/show_at_door.html", event=reg.event if reg else None,
                                reg=reg, qr=qr, logged_in=user is not None)

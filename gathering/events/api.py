@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from gathering.accounts.models import Branch
@@ -27,6 +27,7 @@ from gathering.events.models import EventKind
 from gathering.extensions import db, limiter
 from gathering.rsvp.mails import notify_event_cancelled, notify_event_moved, notify_promoted
 from gathering.timeutil import TOKYO, to_local, utcnow
+from gathering.urls import external_url
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -39,8 +40,8 @@ def branch_json(branch: Branch) -> dict:
         "name": branch.name,
         "region": branch.region,
         "urls": {
-            "page": url_for("events.branch", slug=branch.slug, _external=True),
-            "ics": url_for("calendar.feed_branch", slug=branch.slug, _external=True),
+            "page": external_url("events.branch", slug=branch.slug),
+            "ics": external_url("calendar.feed_branch", slug=branch.slug),
         },
     }
 
@@ -74,9 +75,9 @@ def event_json(event, now: datetime | None = None) -> dict:
         "fee_basis": event.fee_basis,
         "series_id": event.series_id,
         "urls": {
-            "page": url_for("events.detail", event_id=event.id, _external=True),
-            "ics": url_for("calendar.event_ics", event_id=event.id, _external=True),
-            "signup": url_for("events.detail", event_id=event.id, _external=True) + "#signup",
+            "page": external_url("events.detail", event_id=event.id),
+            "ics": external_url("calendar.event_ics", event_id=event.id),
+            "signup": external_url("events.detail", event_id=event.id) + "#signup",
         },
     }
 

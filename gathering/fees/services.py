@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context, has_request_context, url_for
+from flask import current_app, has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +38,7 @@ from gathering.japanese import normalize_name, normalize_text
 from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
 from gathering.security import new_token
 from gathering.timeutil import TOKYO, to_local, utcnow
+from gathering.urls import external_url
 
 #: the largest single amount accepted when no app is around (config: MAX_PAYMENT_YEN)
 MAX_AMOUNT = 1_000_000
@@ -1164,7 +1165,6 @@ def receipt_url(registration: Registration, *, received_yen: int | None = None
     if received_yen <= 0:
         return None
     if has_request_context():
-        return url_for("fees.registration_receipt", registration_id=registration.id,
-                       _external=True)
+        return external_url("fees.registration_receipt", registration_id=registration.id)
     base = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
     return f"{base.rstrip('/')}/organizer/registrations/{registration.id}/receipt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from gathering.api import (
@@ -29,6 +29,7 @@ from gathering.rsvp.mails import send_registration_mail
 from gathering.rsvp.models import RegistrationStatus
 from gathering.rsvp.serialize import registration_json
 from gathering.timeutil import utcnow
+from gathering.urls import external_url
 
 
 def signup_answer(reg, token: str) -> dict:
@@ -40,10 +41,10 @@ def signup_answer(reg, token: str) -> dict:
         "amount_due": fees.amount_due(reg),
         #: what the party will owe when everyone comes (fees taken at the door)
         "amount_expected": services.amount_expected(reg),
-        "manage_url": url_for("rsvp.manage", token=token, _external=True),
-        "ticket_url": url_for("checkin.ticket", token=reg.ticket_token, _external=True),
-        "qr_png_url": url_for("rsvp.qr_png", token=token, _external=True),
-        "qr_svg_url": url_for("rsvp.qr_svg", token=token, _external=True),
+        "manage_url": external_url("rsvp.manage", token=token),
+        "ticket_url": external_url("checkin.ticket", token=reg.ticket_token),
+        "qr_png_url": external_url("rsvp.qr_png", token=token),
+        "qr_svg_url": external_url("rsvp.qr_svg", token=token),
     }
 
 
@@ -84,10 +85,10 @@ def _conflict_links(exc: Conflict) -> dict | None:
     for a lost manage link (``already_registered``: the existing one is never revealed), or
     the first sign-up's manage page (``already_sent``: the same key sent it)."""
     if exc.code == "already_registered":
-        return {"lost_link_url": url_for("rsvp.lost_link", _external=True)}
+        return {"lost_link_url": external_url("rsvp.lost_link")}
     if exc.code == "already_sent":
         token = exc.details.get("manage_token")
-        return {"manage_url": url_for("rsvp.manage", token=token, _external=True)} \
+        return {"manage_url": external_url("rsvp.manage", token=token)} \
             if token else {}
     return None
 

@@ -4,7 +4,7 @@ true, in the language the party signed up in. Views and APIs of every domain cal
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 
 from gathering import mail
@@ -13,6 +13,7 @@ from gathering.fees import services as fees
 from gathering.i18n import speaking
 from gathering.rsvp import services
 from gathering.rsvp.models import RegistrationStatus
+from gathering.urls import external_url
 
 
 def party_lang(reg) -> str:
@@ -27,7 +28,7 @@ def party_lang(reg) -> str:
 def page_url(endpoint: str, lang: str, **values) -> str:
     """An absolute link to one of our pages for a mail, opening in ``lang`` (``?lang=``
     wins over the reader's browser, and the page keeps it in a cookie)."""
-    return url_for(endpoint, lang=lang, _external=True, **values)
+    return external_url(endpoint, lang=lang, **values)
 
 
 def send_registration_mail(reg, token: str, template: str = "registered", **context) -> bool:

@@ -38,6 +38,7 @@ from gathering.rsvp.mails import notify_promoted, send_registration_mail
 from gathering.rsvp.models import RegistrationStatus
 from gathering.security import csrf_failed
 from gathering.timeutil import utcnow
+from gathering.urls import external_url
 
 bp = Blueprint("rsvp", __name__)
 
@@ -64,7 +65,7 @@ def render_event_page(event, form, status: int = 200):
 
 
 def ticket_url(reg) -> str:
-    return url_for("checkin.ticket", token=reg.ticket_token, _external=True)
+    return external_url("checkin.ticket", token=reg.ticket_token)
 
 
 # ---------------------------------------------------------------------------------------
