@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +19,24 @@ def _bool(name: str, default: bool) -> bool:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number (got {value!r}).") from None
+
+
+def _log_level(name: str, default: str) -> str:
+    value = (os.environ.get(name) or default).strip().upper() or default
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise RuntimeError(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL "
+                           f"(got {os.environ.get(name)!r}).")
+    return value
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
 def database_url(raw: str | None) -> str:
@@ -38,6 +56,9 @@ class Config:
     """Settings shared by every environment; each can be overridden by an environment variable."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    #: earlier keys (comma-separated), still accepted for signed sessions and links while
+    #: a new SECRET_KEY takes over: a key rotated without logging everyone out
+    SECRET_KEY_FALLBACKS = _list("SECRET_KEY_FALLBACKS")
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     #: PostgreSQL connections are checked before use (a restarted server); SQLite's are not
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -48,6 +69,9 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    #: 「ログインしたままにする」 lasts this many days on that browser
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 365))
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours still submits
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
     #: the organizers' event and series forms (and the events API): a description of 20,000
@@ -70,6 +94,9 @@ class Config:
     #: spent: the hour), and a refused login still counts against the hour
     RATELIMIT_FAIL_ON_FIRST_BREACH = False
     RATELIMIT_HEADERS_ENABLED = True
+    #: a shared store (Redis) that cannot be reached counts in memory per process meanwhile,
+    #: rather than refusing every sign-up, login and scan with a 500
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "60 per minute;600 per hour")
     RATELIMIT_SIGNUP_PER_EVENT = os.environ.get("RATELIMIT_SIGNUP_PER_EVENT", "300 per minute")
@@ -81,7 +108,7 @@ class Config:
     # are not logged in: seats left may lag by that much; sign-up itself always counts live.
     PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 10)
     #: the app's log (mails written to it when no MAIL_SERVER is set, mails sent, errors)
-    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    LOG_LEVEL = _log_level("LOG_LEVEL", "INFO")
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")  # "RedisCache" for several servers
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
     CACHE_THRESHOLD = _int("CACHE_THRESHOLD", 2000)  # most pages kept per process (SimpleCache)
@@ -118,7 +145,9 @@ class Config:
     FEED_CACHE_SECONDS = _int("FEED_CACHE_SECONDS", 300)  # Cache-Control max-age of feeds
     FEED_CACHE_MB = _int("FEED_CACHE_MB", 64)  # built feeds kept in memory per process
 
-    # Mail: printed to the log when MAIL_SERVER is empty.
+    # Mail: printed to the log when MAIL_SERVER is empty (in production only its recipient
+    # and subject: a body holds a family's secret links and allergies).
+    MAIL_LOG_BODIES = _bool("MAIL_LOG_BODIES", True)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
@@ -126,6 +155,7 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "つどい <noreply@tsudoi.invalid>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)  # seconds to reach the SMTP server
 
     # Absolute links in mail, QR codes and feeds when there is no request (CLI, cron).
     SERVER_NAME = os.environ.get("SERVER_NAME") or None
@@ -157,6 +187,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    MAIL_LOG_BODIES = _bool("MAIL_LOG_BODIES", False)
 
     @classmethod
     def validate(cls, overrides: dict | None = None) -> None:
@@ -181,4 +213,9 @@ CONFIGS = {
 
 
 def config_from_env() -> type[Config]:
-    return CONFIGS.get(os.environ.get("APP_ENV", "development"), DevelopmentConfig)
+    """The class APP_ENV names; a name that is none of them refuses to start (a typo such as
+    "prod" must not serve production with the development secret)."""
+    name = os.environ.get("APP_ENV", "").strip() or "development"
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)} (got {name!r}).")
+    return CONFIGS[name]

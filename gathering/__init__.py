@@ -28,9 +28,13 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
         config.validate(overrides)
     app.config.from_object(config)
     app.config.update(overrides or {})
+    _check_rate_limits(app.config)
     # Flask leaves its logger at the root's WARNING: the mails logged when no MAIL_SERVER is
     # set (and the record of mails sent) are INFO, and an operator must see them.
     app.logger.setLevel(app.config["LOG_LEVEL"])
+    if issubclass(config, ProductionConfig) and not app.config.get("MAIL_SERVER"):
+        app.logger.warning("MAIL_SERVER is not set: no mail is sent (confirmations, manage "
+                           "links); each is only noted in this log by recipient and subject.")
 
     from gathering.replay import ReplayMiddleware
 
@@ -154,6 +158,26 @@ def _register_blueprints(app: Flask) -> None:
     api.init_app(app)
 
 
+#: the settings that hold a rate limit ("10 per minute;50 per hour")
+RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_SIGNUP_PER_IP", "RATELIMIT_SIGNUP_PER_EVENT",
+                       "RATELIMIT_LOST_LINK", "RATELIMIT_CHECKIN", "RATELIMIT_API_WRITE",
+                       "RATELIMIT_RECEIPT")
+
+
+def _check_rate_limits(config) -> None:
+    """A limit that does not parse refuses to start: Flask-Limiter would log it and leave
+    that route without any limit."""
+    from limits import parse_many
+
+    for name in RATE_LIMIT_SETTINGS:
+        value = config.get(name, "")
+        try:
+            parse_many(value)
+        except ValueError:
+            raise RuntimeError(f"{name} must be limits such as \"10 per minute;50 per hour\" "
+                               f"(got {value!r}).") from None
+
+
 #: Security headers of every answer (set once here; a view may set its own first).
 SECURITY_HEADERS = (
     ("Content-Security-Policy",
@@ -169,7 +193,8 @@ SECURITY_HEADERS = (
 _LONG_TEXT_ENDPOINTS = frozenset({"api.create_event", "api.update_event"})
 #: bodies whose fields the request hook reads for a NUL character (JSON: ``api.json_body``)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-PRIVATE_PREFIXES = ("/r/", "/c/", "/organizer", "/door", "/api/v1/registrations")
+PRIVATE_PREFIXES = ("/r/", "/c/", "/organizer", "/door", "/api/v1/registrations",
+                    "/api/v1/checkins")
 
 
 def _register_hooks(app: Flask) -> None:
@@ -239,7 +264,8 @@ def _register_hooks(app: Flask) -> None:
 
 
 def _is_private(req) -> bool:
-    """Pages behind a login or a secret link are never kept by shared caches."""
+    """Pages behind a login, a bearer token or a secret link are never kept by caches."""
     from gathering.accounts.session import is_logged_in
 
-    return req.path.startswith(PRIVATE_PREFIXES) or is_logged_in()
+    return (req.path.startswith(PRIVATE_PREFIXES) or "Authorization" in req.headers
+            or is_logged_in())

@@ -46,6 +46,10 @@ def send_mail(to: str, subject: str, template: str, **context) -> bool:
     msg = build_message(to, subject, template, **context)
     config = current_app.config
     if not config.get("MAIL_SERVER"):
+        if not config.get("MAIL_LOG_BODIES", True):
+            current_app.logger.warning("Mail not sent (no MAIL_SERVER set): To: %s | "
+                                       "Subject: %s", to, subject)
+            return True
         current_app.logger.info("Mail (no MAIL_SERVER set, not sent):\n%s",
                                 msg.get_body(("plain",)).get_content()
                                 if msg.is_multipart() else msg.get_content())
