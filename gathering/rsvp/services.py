@@ -103,11 +103,17 @@ def derive_manage_token(event_id: int, key: str, *, secret: str | None = None) -
 
 def manage_token_for(reg: Registration, *, secret: str | None = None) -> str | None:
     """The registration's current manage token, or None if it cannot be derived (made
-    elsewhere, or SECRET_KEY changed): then ``reissue_manage_token``."""
+    elsewhere, or SECRET_KEY changed and the old key is not in SECRET_KEY_FALLBACKS): then
+    ``reissue_manage_token``."""
     if not reg.idempotency_key:
         return None
-    token = derive_manage_token(reg.event_id, reg.idempotency_key, secret=secret)
-    return token if matches(token, reg.manage_token_hash) else None
+    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or ()
+    keys = [secret] if secret else [None, *fallbacks]
+    for candidate in keys:
+        token = derive_manage_token(reg.event_id, reg.idempotency_key, secret=candidate)
+        if matches(token, reg.manage_token_hash):
+            return token
+    return None
 
 
 def reissue_manage_token(reg: Registration, *, secret: str | None = None) -> str:
