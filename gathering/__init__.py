@@ -128,14 +128,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from gathering.accounts.models import User
+    # Logins carry a fingerprint of the password (User.get_id); the loader checks it.
+    from gathering.accounts.session import load_user
 
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        return user if user and user.is_active else None
+    login_manager.user_loader(load_user)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -16,12 +16,13 @@ from gathering.accounts.models import Branch
 from gathering.errors import GatheringError
 from gathering.extensions import db
 from gathering.formatting import format_phone
-from gathering.timeutil import utcnow
+from gathering.timeutil import to_local, utcnow
 
 
 def init_app(app) -> None:
-    for command in (create_user, update_user, set_password, create_token, create_branch,
-                    update_branch, seed_demo, materialise_series):
+    for command in (create_user, update_user, set_password, create_token, list_tokens,
+                    revoke_tokens, create_branch, update_branch, seed_demo,
+                    materialise_series):
         app.cli.add_command(_says_when_unmigrated(command))
     _add_domain_commands(app)
 
@@ -138,7 +139,11 @@ def set_password(email, password):
     except GatheringError as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"New password set for {user.email}")
+    click.echo(f"New password set for {user.email}; every other login of it has ended.")
+    active = sum(1 for t in accounts.list_tokens(db.session, user) if t.revoked_at is None)
+    if active:
+        click.echo(f"API tokens still valid: {active} (left alone: `revoke-tokens "
+                   f"{user.email}` stops them).")
 
 
 def _show_branch(verb: str, branch) -> None:
@@ -218,6 +223,54 @@ def create_token(email, name):
     token = accounts.create_token(db.session, user, name=name)
     db.session.commit()
     click.echo(token)
+
+
+def _tokens(count: int) -> str:
+    return f"{count} API token" + ("" if count == 1 else "s")
+
+
+def _when(value) -> str:
+    return to_local(value).isoformat(timespec="minutes")
+
+
+@click.command("list-tokens")
+@click.argument("email")
+@with_appcontext
+def list_tokens(email):
+    """Show EMAIL's API tokens: number, name, when made, last used, revoked (never the
+    token itself, which is not stored)."""
+    user = _user_or_fail(email)
+    tokens = accounts.list_tokens(db.session, user)
+    if not tokens:
+        click.echo(f"{user.email} has no API token.")
+        return
+    click.echo(f"API tokens of {user.email}:")
+    for token in tokens:
+        used = f"last used {_when(token.last_used_at)}" if token.last_used_at else "never used"
+        state = f"revoked {_when(token.revoked_at)}" if token.revoked_at else "active"
+        click.echo(f"  #{token.id}  {token.name or '(no name)'}  created "
+                   f"{_when(token.created_at)}, {used}, {state}")
+
+
+@click.command("revoke-tokens")
+@click.argument("email")
+@click.option("--name", default=None, help="Only the tokens with this name.")
+@click.option("--id", "token_id", type=click.IntRange(1, 2**31 - 1), default=None,
+              help="Only the token with this number (see list-tokens).")
+@with_appcontext
+def revoke_tokens(email, name, token_id):
+    """Revoke EMAIL's API tokens: all of them, or only those named --name or numbered
+    --id (a lost door phone's)."""
+    user = _user_or_fail(email)
+    count = accounts.revoke_tokens(db.session, user, name=name, token_id=token_id)
+    db.session.commit()
+    which = "".join([f" named {name!r}" if name is not None else "",
+                     f" numbered #{token_id}" if token_id is not None else ""])
+    click.echo(f"Revoked {_tokens(count)} of {user.email}{which}.")
+    seconds = current_app.config["API_TOKEN_CACHE_SECONDS"]
+    if count and seconds > 0:
+        click.echo(f"An app server that saw one in the last {seconds} seconds still "
+                   "accepts it until then (API_TOKEN_CACHE_SECONDS).")
 
 
 @click.command("seed-demo")

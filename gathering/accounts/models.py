@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -88,6 +89,21 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    @property
+    def login_fingerprint(self) -> str:
+        """16 hex digits that change whenever the password is set (a new salt, a new
+        hash, even for the same password). Readable in the session cookie, it tells nothing
+        of the password: it is a hash of the salted scrypt hash, whose salt never leaves
+        the database."""
+        digest = hashlib.sha256(b"tsudoi-login\0" + self.password_hash.encode())
+        return digest.hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: kept in the session and the remember cookie
+        """``<id>:<login_fingerprint>``: a login made before the password was last set
+        no longer matches, and the user loader refuses it (Flask-Login's "alternative
+        tokens"; see accounts.session.load_user)."""
+        return f"{self.id}:{self.login_fingerprint}"
 
     @property
     def is_admin(self) -> bool:

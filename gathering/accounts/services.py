@@ -103,8 +103,12 @@ def _branches_of(session, slugs) -> list[Branch]:
 
 
 def set_password(session, user: User, password: str) -> None:
-    """Give ``user`` a new password (an operator resetting a forgotten one). Raises
-    AccountError ``weak_password`` under 8 characters."""
+    """Give ``user`` a new password (an operator resetting a forgotten one). Every login
+    made before, "keep me logged in" ones included, ends: they carry the fingerprint of the
+    old password hash (User.get_id), which the user loader then refuses. A view letting
+    users change their own password must log them in again to keep their own session.
+    API tokens are left alone (revoke_tokens stops them). Raises AccountError
+    ``weak_password`` under 8 characters."""
     _check_password(password)
     user.password_hash = hash_password(password)
     session.flush()
@@ -247,6 +251,33 @@ def create_token(session, user: User, name: str = "") -> str:
     session.add(ApiToken(user=user, token_hash=_token_digest(token), name=name))
     session.flush()
     return token
+
+
+def list_tokens(session, user: User) -> list[ApiToken]:
+    """``user``'s API tokens, revoked ones included, oldest first."""
+    return list(session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at, ApiToken.id)))
+
+
+def revoke_tokens(session, user: User, *, name: str | None = None,
+                  token_id: int | None = None, now=None) -> int:
+    """Revoke ``user``'s tokens not yet revoked: all of them, or those named ``name``
+    and/or the one with ``token_id``; returns how many. A revoked token is refused from
+    then on, after at most API_TOKEN_CACHE_SECONDS in an app process that saw it just
+    before (TokenUsers); revoking one again changes nothing."""
+    query = sa.select(ApiToken).where(ApiToken.user_id == user.id,
+                                      ApiToken.revoked_at.is_(None))
+    if name is not None:
+        query = query.where(ApiToken.name == name)
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    now = now or utcnow()
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.revoked_at = now
+    session.flush()
+    return len(rows)
 
 
 # Built once: every bearer-authenticated request runs it.

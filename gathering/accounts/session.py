@@ -8,12 +8,17 @@ address for session protection).
 
 from __future__ import annotations
 
+import hmac
+import re
+
 from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
 from itsdangerous import BadSignature
 from werkzeug.http import dump_cookie
+
+from gathering.extensions import db
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -62,3 +67,26 @@ def is_logged_in() -> bool:
         if "_user_id" not in session and cookie not in request.cookies:
             return False
     return bool(current_user.is_authenticated)
+
+
+#: what User.get_id() makes: a database id (up to PostgreSQL's integer) and a fingerprint
+_LOGIN_ID_RE = re.compile(r"([1-9][0-9]{0,9}):([0-9a-f]{16})")
+_MAX_ID = 2**31 - 1
+
+
+def load_user(login_id: str):
+    """Flask-Login's user loader: the active user whose ``get_id()`` is ``login_id``, or
+    None (logged out). An id whose password fingerprint no longer matches (the password
+    was set since that login), of an inactive account, or in any other shape (an id of
+    before the fingerprint) is refused, never an error."""
+    from gathering.accounts.models import User
+
+    match = _LOGIN_ID_RE.fullmatch(login_id or "")
+    if match is None or int(match[1]) > _MAX_ID:
+        return None
+    user = db.session.get(User, int(match[1]))
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.login_fingerprint, match[2]):
+        return None
+    return user
