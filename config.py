@@ -80,6 +80,9 @@ class Config:
     #: reverse proxies (nginx, a load balancer) in front of the app whose X-Forwarded-For and
     #: X-Forwarded-Proto are trusted; 0 = none. Rate limits need the resident's address.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+    #: Strict-Transport-Security max-age on answers over HTTPS (0 = not sent): browsers
+    #: then never try plain HTTP for this host, where a café's Wi-Fi could read cookies
+    HSTS_SECONDS = _int("HSTS_SECONDS", 0)
 
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -189,6 +192,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     MAIL_LOG_BODIES = _bool("MAIL_LOG_BODIES", False)
+    HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 24 * 3600)
 
     @classmethod
     def validate(cls, overrides: dict | None = None) -> None:

@@ -246,6 +246,9 @@ def _register_hooks(app: Flask) -> None:
         if token is not None:
             sqlite_begin.reset(token)
 
+    hsts = (f"max-age={app.config['HSTS_SECONDS']}" if app.config["HSTS_SECONDS"] > 0
+            else None)
+
     @app.after_request
     def _headers(response):
         remember_locale(response)
@@ -254,6 +257,8 @@ def _register_hooks(app: Flask) -> None:
         for name, value in SECURITY_HEADERS:
             if name.lower() not in present:
                 headers.add(name, value)
+        if hsts and request.is_secure:  # browsers ignore it over plain HTTP anyway
+            headers["Strict-Transport-Security"] = hsts
         if "cache-control" not in present and request.endpoint != "static":
             headers["Cache-Control"] = "no-store" if _is_private(request) else "no-cache"
         return response

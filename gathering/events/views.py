@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from gathering import pagecache
 from gathering.accounts.services import get_branch, list_branches
@@ -145,5 +146,14 @@ def branch(slug: str):
 
 @bp.get("/healthz")
 def healthz():
-    db.session.execute(db.text("SELECT 1"))
-    return {"status": "ok"}
+    """For load balancers and monitors: 200 ``{"status": "ok"}`` when the database
+    answers, else 503 ``{"status": "unavailable"}`` (logged), never an error page."""
+    try:
+        db.session.execute(db.text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("health check: the database does not answer")
+        body, status = {"status": "unavailable"}, 503
+    else:
+        body, status = {"status": "ok"}, 200
+    return body, status, {"Cache-Control": "no-store"}

@@ -313,3 +313,27 @@ def test_the_event_page_says_whom_to_ask_with_links_a_phone_opens(client, make_e
 def test_a_group_without_contact_adds_no_inquiries_line(client, make_event):
     page = client.get(f"/events/{make_event().id}").get_data(as_text=True)
     assert "お問い合わせ" not in page and "tel:" not in page and "mailto:" not in page
+
+
+def test_health_answers_503_json_when_the_database_does_not(make_app, tmp_path, caplog):
+    down = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no-such-dir/tsudoi.db")
+    response = down.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "the database does not answer" in caplog.text
+
+
+def test_hsts_is_sent_over_https_only_when_configured(make_app, client):
+    assert "Strict-Transport-Security" not in client.get(
+        "/", base_url="https://localhost").headers  # 0 (the default outside production)
+    strict = make_app(HSTS_SECONDS=600).test_client()
+    assert strict.get("/", base_url="https://localhost").headers[
+        "Strict-Transport-Security"] == "max-age=600"
+    assert "Strict-Transport-Security" not in strict.get("/").headers  # plain HTTP
+
+
+def test_production_asks_browsers_for_https_for_a_year():
+    from config import ProductionConfig
+
+    assert ProductionConfig.HSTS_SECONDS == 365 * 24 * 3600
