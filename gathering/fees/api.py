@@ -109,6 +109,12 @@ def create_payment(registration_id: int):
     elif kind == "waived":
         payment = services.waive(db.session, reg, amount, reason=_str(data, "reason"),
                                  user=user, nonce=nonce)
+    elif kind == "cash":
+        # as at the door and on the money page: never more than is owed (the rest is change)
+        payment = services.record_cash(
+            db.session, reg, amount, user=user, nonce=nonce,
+            cash_tendered=_int(data, "cash_tendered", required=False),
+            reference=_str(data, "reference"), reason=_str(data, "reason"))
     else:
         received_on = _date(data, "received_on")
         if kind == "bank_transfer" and received_on is None:
@@ -172,7 +178,8 @@ OPENAPI_SCHEMAS = {
         "properties": {
             "kind": {"type": "string", "enum": list(KINDS)},
             "amount": {"type": "integer", "minimum": 1,
-                       "description": "yen; for a waiver, omit to waive the whole balance"},
+                       "description": "yen; cash: at most the balance; for a waiver, omit "
+                                      "to waive the whole balance"},
             "method": {"type": "string", "enum": ["cash", "bank_transfer", "online"],
                        "description": "refunds only: how the money went back"},
             "cash_tendered": {"type": "integer", "description": "cash only: money handed over"},
@@ -218,11 +225,17 @@ OPENAPI_PATHS = {
         },
         "post": {
             "summary": "Record cash, a bank transfer, an online payment, a waiver or a refund",
-            "description": "Cash: door volunteers too; everything else: organizers. Refusals: "
+            "description": "Cash: door volunteers too; everything else: organizers. Cash "
+                           "is never recorded above what the party owes, as at the door: "
+                           "send the balance as amount and the money handed over as "
+                           "cash_tendered (the answer gives the change); a bank transfer or "
+                           "online payment is recorded as it arrived. Refusals: "
                            "422 invalid_amount, insufficient_cash, invalid_method, invalid_date, "
-                           "reason_required, reference_required; 409 cancelled, "
-                           "event_cancelled, refund_exceeds_paid, waiver_exceeds_balance, "
-                           "nothing_owed, nonce_reused; 403 forbidden.",
+                           "reason_required, reference_required, too_long; 409 cancelled, "
+                           "event_cancelled, exceeds_balance (cash above the balance), "
+                           "nothing_owed (cash, or a waiver, when nothing is owed), "
+                           "refund_exceeds_paid, waiver_exceeds_balance, nonce_reused; "
+                           "403 forbidden.",
             "operationId": "createPayment", "security": [{"bearer": []}],
             "parameters": _REG_ID,
             "requestBody": {"required": True, "content": {_JSON: {"schema": {

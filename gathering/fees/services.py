@@ -277,7 +277,10 @@ def record_payment(session, registration: Registration, amount: int, method: str
     Cash may be recorded by the branch's door volunteers; a bank transfer (with the day it
     arrived and an optional reference), an online payment (with the provider's reference)
     or a waiver only by its organizers. ``cash_tendered`` is the money handed over, to show
-    the change; it must cover the amount. Raises ValidationFailed (invalid_amount,
+    the change; it must cover the amount. The amount is recorded as given, whatever is
+    owed: cash that people hand over goes through ``record_cash`` (the API),
+    ``receive_cash`` (the money page) or ``checkin.services.take_cash`` (the door), which
+    keep it within the balance. Raises ValidationFailed (invalid_amount,
     insufficient_cash, invalid_method, invalid_date, reference_required), Conflict
     (cancelled, event_cancelled, nonce_reused) or Forbidden (forbidden).
     """
@@ -368,27 +371,76 @@ def receive_cash(session, registration: Registration, handed_over: int, *,
     _authorize(registration, user, manage=False)
     _check_amount(handed_over)
     _refuse_cancelled(registration)
-    if lock_for_write(session):  # the door may take cash for this party at the same time
-        session.execute(sa.select(Registration.id).where(Registration.id == registration.id)
-                        .with_for_update())
-    owed = balance(session, registration)
+    owed = _locked_balance(session, registration)
     if handed_over <= owed:
         return record_payment(session, registration, handed_over, PaymentMethod.cash.value,
                               user=user, nonce=nonce, now=now)
-    if owed <= 0:
-        raise Conflict(_l("This party owes nothing now, so no cash is recorded. Give the "
-                          "money back."),
-                       fields={"amount": [_l("This party owes nothing now.")]},
-                       code="nothing_owed", balance=owed, handed_over=handed_over)
-    if keep != owed:
-        message = _l("%(given)s yen is more than the %(due)s yen this party owes. Record "
-                     "%(due)s yen and give %(change)s yen back as change, or correct the "
-                     "amount.", given=f"{handed_over:,}", due=f"{owed:,}",
-                     change=f"{handed_over - owed:,}")
-        raise Conflict(message, fields={"amount": [message]}, code="exceeds_balance",
-                       balance=owed, handed_over=handed_over, change=handed_over - owed)
+    if owed <= 0 or keep != owed:
+        raise cash_beyond_balance(owed, handed_over)
     return record_payment(session, registration, owed, PaymentMethod.cash.value, user=user,
                           nonce=nonce, cash_tendered=handed_over, now=now)
+
+
+def _locked_balance(session, registration: Registration) -> int:
+    """The party's balance, read once its row is locked: the door (or another page) may
+    take cash for this party at the same time, and the second must see the first's row."""
+    if lock_for_write(session):
+        session.execute(sa.select(Registration.id).where(Registration.id == registration.id)
+                        .with_for_update())
+    return balance(session, registration)
+
+
+def cash_beyond_balance(owed: int, amount: int, *, field_name: str | None = "amount"
+                        ) -> Conflict:
+    """The refusal of cash above what the party owes (``owed``, its balance): 409
+    ``nothing_owed`` when nothing is owed, else ``exceeds_balance`` with the balance and
+    the change in its details. ``field_name``: the field the message belongs next to on a
+    page (None for the API, whose 409s carry no ``fields``)."""
+    def at_field(message) -> dict | None:
+        return {field_name: [message]} if field_name else None
+
+    if owed <= 0:
+        return Conflict(_l("This party owes nothing now, so no cash is recorded. Give the "
+                           "money back."),
+                        fields=at_field(_l("This party owes nothing now.")),
+                        code="nothing_owed", balance=owed, handed_over=amount)
+    message = _l("%(given)s yen is more than the %(due)s yen this party owes. Record "
+                 "%(due)s yen and give %(change)s yen back as change, or correct the "
+                 "amount.", given=f"{amount:,}", due=f"{owed:,}", change=f"{amount - owed:,}")
+    return Conflict(message, fields=at_field(message), code="exceeds_balance",
+                    balance=owed, handed_over=amount, change=amount - owed)
+
+
+def record_cash(session, registration: Registration, amount: int, *, user=None,
+                nonce: str | None = None, cash_tendered: int | None = None,
+                reference: str = "", reason: str = "", now=None) -> Payment:
+    """Record cash a client states it took (the API): never more than the party owes.
+
+    The rule of the door (``checkin.services.take_cash``) and of the money page
+    (``receive_cash``): the till and the ledger must agree, and money beyond the fee is
+    change, not the group's. ``amount`` up to the balance is recorded as sent, with
+    ``cash_tendered`` (the money handed over, at least ``amount``) for the change; more
+    than the balance is refused with ``exceeds_balance`` (409), and with ``nothing_owed``
+    (409) when nothing is owed (nobody checked in yet where only people who came pay, or
+    already paid), and nothing is written: send the balance as ``amount`` and what was
+    handed over as ``cash_tendered``. The same nonce returns the first row, even once it
+    settled the balance. Door volunteers, organizers and admins alike. Raises
+    ValidationFailed (invalid_amount, insufficient_cash, too_long), Conflict
+    (exceeds_balance, nothing_owed, cancelled, event_cancelled, nonce_reused) or Forbidden.
+    """
+    nonce = _check_nonce(nonce)
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing
+    _authorize(registration, user, manage=False)
+    _check_amount(amount)
+    _refuse_cancelled(registration)
+    owed = _locked_balance(session, registration)
+    if amount > owed:
+        raise cash_beyond_balance(owed, amount, field_name=None)
+    return record_payment(session, registration, amount, PaymentMethod.cash.value, user=user,
+                          nonce=nonce, cash_tendered=cash_tendered, reference=reference,
+                          reason=reason, now=now)
 
 
 def change_due(payment: Payment) -> int | None:
