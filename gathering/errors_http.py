@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from gathering.errors import GatheringError
@@ -41,10 +44,41 @@ def json_error(status: int, code: str | None = None, message=None, fields: dict 
     return jsonify(body), status
 
 
+def csrf_message() -> str:
+    """A form sent with a stale or missing CSRF token: the API's csrf_failed words."""
+    return _("The page was open too long or the request came from elsewhere. Reload the "
+             "page and try again.")
+
+
+def back_url() -> str | None:
+    """Where "back to the page" leads after a refused form: the page that sent it (the
+    Referer) when it is one of ours, as a path on this site; None otherwise (the error page
+    then links home). Another site's address is never linked."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    ours = {(urlsplit(request.host_url).scheme, request.host)}
+    base = current_app.config.get("PUBLIC_BASE_URL", "")
+    if base:
+        ours.add((urlsplit(base).scheme, urlsplit(base).netloc))
+    path = parts.path or "/"
+    if (parts.scheme, parts.netloc) not in ours or not path.startswith("/") or (
+            path.startswith("//") or "\\" in path):
+        return None
+    return urlunsplit(("", "", path, parts.query, ""))
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
+        if isinstance(exc, CSRFError):
+            # not a request we cannot read: a page left open (its session gone) or sent from
+            # elsewhere. Say so, and lead back to the page to load it again.
+            if wants_json():
+                return json_error(status, "csrf_failed", csrf_message())
+            return render_template("errors/error.html", status=status,
+                                   message=csrf_message(), back_url=back_url(),
+                                   back_label=_("Back to the page")), status
         if wants_json():
             response, status = json_error(status)
             if status == 405 and exc.valid_methods:

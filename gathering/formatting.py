@@ -1,8 +1,8 @@
 """How dates and money read on the page, per locale.
 
-Japanese: ``2026年12月12日(土) 11:00〜14:00`` and ``300円``. English: ``Sat 12 Dec 2026,
-11:00–14:00`` and ``¥300``. Pure functions of a value and a locale; templates use them as
-filters through the current locale.
+Japanese: ``2026年12月12日(土) 11:00〜14:00``, ``300円`` and ``こども、おとな``. English:
+``Sat 12 Dec 2026, 11:00–14:00``, ``¥300`` and ``child, adult``. Pure functions of a value
+and a locale; templates use them as filters through the current locale.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from gathering.timeutil import to_local
 DATE_PATTERNS = {"ja": "y年M月d日(EEE)", "en": "EEE d MMM y"}
 SHORT_DATE_PATTERNS = {"ja": "M月d日(EEE)", "en": "EEE d MMM"}
 RANGE_SEP = {"ja": "〜", "en": "–"}
+#: between the items of a list in running text: こども、おとな; child, adult
+LIST_SEP = {"ja": "、", "en": ", "}
+#: an amount of yen around its digits (%(amount)s: 1,000): 1,000円, ¥1,000
+YEN_PATTERNS = {"ja": "%(amount)s円", "en": "¥%(amount)s"}
 
 
 def _lang(locale) -> str:
@@ -60,7 +64,17 @@ def format_yen(amount: int | None, locale="ja") -> str:
     lang = _lang(locale)
     number = format_decimal(abs(amount), locale=lang)
     sign = "-" if amount < 0 else ""
-    return f"{sign}{number}円" if lang == "ja" else f"{sign}¥{number}"
+    return sign + YEN_PATTERNS[lang] % {"amount": number}
+
+
+def list_separator(locale="ja") -> str:
+    """What goes between the items of a list in running text: 「、」 or ", "."""
+    return LIST_SEP[_lang(locale)]
+
+
+def join_list(items, locale="ja") -> str:
+    """Items as a list in running text: こども、おとな in Japanese, child, adult in English."""
+    return list_separator(locale).join(str(item) for item in items)
 
 
 def format_phone(digits: str | None) -> str:

@@ -1,10 +1,12 @@
-"""Jinja filters and globals: dates, yen, phone numbers and the language switch."""
+"""Jinja filters and globals: dates, yen, lists, phone numbers and the language switch."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from flask import request, url_for
+from jinja2 import pass_eval_context
+from markupsafe import escape
 
 from gathering import formatting
 from gathering.i18n import current_lang
@@ -22,6 +24,9 @@ def init_app(app) -> None:
     env.filters["hhmm"] = formatting.format_time
     env.filters["yen"] = lambda amount: formatting.format_yen(amount, current_lang())
     env.filters["phone"] = formatting.format_phone
+    env.filters["join_list"] = join_list
+    env.globals["list_separator"] = lambda: formatting.list_separator(current_lang())
+    env.globals["yen_pattern"] = lambda: formatting.YEN_PATTERNS[current_lang()]
     env.filters["postal"] = format_postal_code
     env.filters["markdown"] = render_markdown
     env.globals["lang_url"] = lang_url
@@ -30,6 +35,18 @@ def init_app(app) -> None:
     env.globals["external_url"] = external_url
     env.trim_blocks = True
     env.lstrip_blocks = True
+
+
+@pass_eval_context
+def join_list(eval_ctx, items, label=None):
+    """``{{ codes|join_list(alert_label) }}``: the items (each through ``label`` if given) as
+    a list in running text in the page's language, 「、」 or ", " between them. Each item is
+    escaped where the template escapes (HTML), as Jinja's own ``join`` does."""
+    values = [label(item) for item in items] if label else list(items)
+    sep = formatting.list_separator(current_lang())
+    if eval_ctx.autoescape:
+        return escape(sep).join(values)  # Markup: escapes each item that is not Markup
+    return sep.join(str(value) for value in values)
 
 
 def lang_url(lang: str) -> str:

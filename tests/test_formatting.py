@@ -66,6 +66,39 @@ def test_yen_of_nothing_is_empty():
     assert formatting.format_yen(None) == ""
 
 
+def test_the_yen_pattern_is_what_format_yen_writes():
+    """The scanner formats yen in JavaScript with the same pattern (templates: yen_pattern)."""
+    for lang in ("ja", "en"):
+        pattern = formatting.YEN_PATTERNS[lang]
+        assert pattern % {"amount": "1,000"} == formatting.format_yen(1000, lang)
+
+
+def test_lists_in_running_text_per_language():
+    assert formatting.join_list(["こども", "おとな"]) == "こども、おとな"
+    assert formatting.join_list(["egg", "milk", "wheat"], "en") == "egg, milk, wheat"
+    assert formatting.join_list([], "en") == ""
+    assert formatting.list_separator("en-GB") == ", "
+
+
+@pytest.mark.parametrize(("lang", "html", "text"), [
+    ("ja", "卵、&lt;乳&gt;", "卵、<乳>"),
+    ("en", "Egg, &lt;Milk&gt;", "Egg, <Milk>"),
+])
+def test_the_join_list_filter_escapes_in_html_only(app, lang, html, text):
+    from gathering.i18n import speaking
+
+    names = {"egg": {"ja": "卵", "en": "Egg"}, "milk": {"ja": "<乳>", "en": "<Milk>"}}
+    env = app.jinja_env
+    with app.test_request_context(), speaking(lang):
+        label = lambda code: names[code][lang]  # noqa: E731
+        page = env.from_string("{% autoescape true %}{{ codes|join_list(label) }}"
+                               "{% endautoescape %}")
+        mail = env.from_string("{% autoescape false %}{{ codes|join_list(label) }}"
+                               "{% endautoescape %}")
+        assert page.render(codes=["egg", "milk"], label=label) == html
+        assert mail.render(codes=["egg", "milk"], label=label) == text
+
+
 def test_phone_filter():
     assert formatting.format_phone("09012345678") == "090-1234-5678"
     assert formatting.format_phone(None) == ""

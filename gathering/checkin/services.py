@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +27,7 @@ from gathering.events import services as events
 from gathering.events.models import Event, EventStatus
 from gathering.extensions import lock_for_write
 from gathering.fees import services as fees
-from gathering.formatting import format_day, format_time
+from gathering.formatting import format_day, format_time, format_yen
 from gathering.i18n import current_lang
 from gathering.japanese import (
     is_katakana,
@@ -459,8 +460,9 @@ def take_cash(session, reg: Registration, tendered, *, user: User, nonce: str | 
     if owed <= 0:
         return None, tendered
     if tendered < owed:
-        raise ValidationFailed(_l("%(given)s yen does not cover the %(due)s yen due.",
-                                  given=f"{tendered:,}", due=f"{owed:,}"),
+        lang = current_lang()
+        raise ValidationFailed(_l("%(given)s does not cover the %(due)s due.",
+                                  given=format_yen(tendered, lang), due=format_yen(owed, lang)),
                                fields={"cash_received": [_l("Less than the amount due.")]},
                                code="not_enough_cash")
     payment = fees.record_payment(session, reg, owed, "cash", user=user, nonce=nonce,
@@ -588,8 +590,16 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     if closed is not None:
         raise closed
     if not events.take_seats(session, locked, len(people), allow_overbook=overbook):
-        raise Conflict(_l("The event is full (%(left)d seats left). An organizer can admit "
-                          "beyond the capacity.", left=locked.seats_left or 0), code="full")
+        left = locked.seats_left or 0
+        if not left:
+            raise Conflict(_l("The event is full. An organizer can admit beyond the "
+                              "capacity."), code="full")
+        # seats are left, only fewer than the party: the event is not full
+        raise Conflict(lazy_ngettext(
+            "Not enough seats for %(people)d people: %(num)d seat left. An organizer can "
+            "admit beyond the capacity.",
+            "Not enough seats for %(people)d people: %(num)d seats left. An organizer can "
+            "admit beyond the capacity.", left, people=len(people)), code="full")
     reg = Registration(
         event_id=event.id, status=RegistrationStatus.confirmed.value,
         family_name=family_name or kana, family_name_kana=kana, phone=phone,

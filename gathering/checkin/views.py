@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from gathering.checkin import services
@@ -23,7 +24,7 @@ from gathering.errors import GatheringError, NotFound
 from gathering.events.services import get_event, get_event_for_user, list_branch_events
 from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
-from gathering.formatting import format_phone
+from gathering.formatting import format_phone, format_yen
 from gathering.i18n import current_lang
 from gathering.japanese import NAME_VARIANTS
 from gathering.rsvp import services as rsvp
@@ -230,10 +231,11 @@ def cash(token: str):
             db.session, reg, tendered, user=user,
             nonce="door:" + request.form.get("nonce", "")[:100] if request.form.get("nonce")
             else None)
+        lang = current_lang()
         if payment is None:
-            return _("Nothing is owed. Give back %(change)s yen.", change=f"{change:,}")
-        return _("Received %(amount)s yen. Change: %(change)s yen.",
-                 amount=f"{payment.amount:,}", change=f"{change:,}")
+            return _("Nothing is owed. Give back %(change)s.", change=format_yen(change, lang))
+        return _("Received %(amount)s. Change: %(change)s.",
+                 amount=format_yen(payment.amount, lang), change=format_yen(change, lang))
 
     return _party_action(token, work)
 
@@ -324,7 +326,8 @@ def walk_in(event_id: int):
                     flash(str(exc.message), "error")
         else:
             db.session.commit()
-            flash(_("Walk-in party admitted: %(n)d people.", n=reg.party_size), "success")
+            flash(ngettext("Walk-in party admitted: %(num)d person.",
+                           "Walk-in party admitted: %(num)d people.", reg.party_size), "success")
             return redirect(url_for("checkin.ticket", token=reg.ticket_token, event=event.id))
     return render_template("checkin/walk_in.html", event=event, errors=errors, form=form,
                            allergens=_allergen_choices(), nonce=new_token(12), closed=closed,
@@ -360,7 +363,7 @@ def replace_ticket(event_id: int, registration_id: int):
     else:
         db.session.commit()
         flash(_("%(name)s has a new ticket: the old QR code no longer works. Their manage "
-                "page shows the new one.", name=reg.full_name), "success")
+                "page shows the new one.", name=reg.name_in(current_lang())), "success")
         _tell_new_ticket(reg)
     return redirect(url_for("rsvp.registrations", event_id=event.id))
 
@@ -379,14 +382,14 @@ def _tell_new_ticket(reg: Registration) -> None:
             return
         message = (_("The mail to %(email)s could not be sent: please phone %(name)s "
                      "(%(phone)s). At the door, search their name.", email=reg.email,
-                     name=reg.full_name, phone=format_phone(reg.phone)) if reg.phone else
+                     name=reg.name_in(current_lang()), phone=format_phone(reg.phone)) if reg.phone else
                    _("The mail to %(email)s could not be sent. At the door, search their "
                      "name.", email=reg.email))
     elif reg.phone:
         message = _("%(name)s gave no e-mail address and was not told: please phone them "
-                    "(%(phone)s). At the door, search their name.", name=reg.full_name,
+                    "(%(phone)s). At the door, search their name.", name=reg.name_in(current_lang()),
                     phone=format_phone(reg.phone))
     else:
         message = _("%(name)s gave no e-mail address or phone number and was not told. At "
-                    "the door, search their name.", name=reg.full_name)
+                    "the door, search their name.", name=reg.name_in(current_lang()))
     flash(message, "warning")

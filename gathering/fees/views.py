@@ -84,10 +84,12 @@ def _csv(data: bytes, filename: str) -> Response:
 
 def _entry_form(event, regs, form=None) -> LedgerEntryForm:
     form = form or LedgerEntryForm()
+    lang = current_lang()
     form.registration_id.choices = [SelectChoice(0, _("— choose —"))] + [
         SelectChoice(p.registration.id, _("%(name)s (no. %(id)d): due %(due)s, paid %(paid)s",
-                              name=p.registration.full_name, id=p.registration.id,
-                              due=f"{p.due:,}", paid=f"{p.paid:,}")) for p in regs]
+                              name=p.registration.name_in(lang), id=p.registration.id,
+                              due=format_yen(p.due, lang), paid=format_yen(p.paid, lang)))
+        for p in regs]
     if not form.nonce.data:
         form.nonce.data = new_token()
     return form
@@ -141,7 +143,8 @@ def _change_offer(reg, form, exc: GatheringError) -> dict | None:
     """Cash refused as more than owed: what the page offers to record instead."""
     if exc.code != "exceeds_balance":
         return None
-    return {"registration_id": reg.id, "name": reg.full_name, "nonce": form.nonce.data,
+    return {"registration_id": reg.id, "name": reg.name_in(current_lang()),
+            "nonce": form.nonce.data,
             "handed_over": exc.details["handed_over"], "balance": exc.details["balance"],
             "change": exc.details["change"]}
 
@@ -192,15 +195,17 @@ def add_entry(event_id: int):
     change = services.change_due(payment) if payment is not None else None
     if change:
         flash(_("Recorded %(amount)s for %(name)s. Give back %(change)s in change.",
-                name=reg.full_name, amount=format_yen(payment.amount, current_lang()),
+                name=reg.name_in(current_lang()),
+                amount=format_yen(payment.amount, current_lang()),
                 change=format_yen(change, current_lang())), "success")
     else:
-        flash(_("Recorded for %(name)s.", name=reg.full_name), "success")
+        flash(_("Recorded for %(name)s.", name=reg.name_in(current_lang())), "success")
     # a transfer that arrived above what is owed is real money: say it is owed back
     over = -services.balance(db.session, reg)
     if over > 0 and kind in (PaymentMethod.bank_transfer, PaymentMethod.online):
         flash(_("%(name)s has now paid %(amount)s more than is owed: pay it back and record "
-                "the refund.", name=reg.full_name, amount=format_yen(over, current_lang())),
+                "the refund.", name=reg.name_in(current_lang()),
+                amount=format_yen(over, current_lang())),
               "warning")
     return redirect(url_for("fees.event_money", event_id=event.id) + "#ledger")
 
@@ -235,10 +240,10 @@ def add_cash_count(event_id: int):
         flash(_("The count matches the ledger."), "success")
     elif line.difference > 0:
         flash(_("The till has %(amount)s more than the ledger.",
-                amount=f"{line.difference:,}円"), "warning")
+                amount=format_yen(line.difference, current_lang())), "warning")
     else:
         flash(_("The till is %(amount)s short of the ledger.",
-                amount=f"{-line.difference:,}円"), "warning")
+                amount=format_yen(-line.difference, current_lang())), "warning")
     return redirect(url_for("fees.event_money", event_id=event.id) + "#cash")
 
 
@@ -350,7 +355,7 @@ def registration_receipt(registration_id: int):
     form = ReceiptForm()
     figures = services.receipt_figures(db.session, reg)
     if request.method == "GET":
-        form.addressee.data = latest.addressee if latest else services.default_addressee(reg)
+        form.addressee.data = latest.addressee if latest else _addressee(reg)
         form.proviso.data = latest.proviso if latest else services.default_proviso(reg.event)
     elif form.validate_on_submit():
         try:
@@ -367,6 +372,12 @@ def registration_receipt(registration_id: int):
     status = 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
                            latest=latest, form=form, figures=figures, resident=False), status
+
+
+def _addressee(reg: Registration) -> str:
+    """The 宛名 a first receipt starts with: the name the payer asked for, else theirs as a
+    letter in this page's language addresses it (Amy Brown in English)."""
+    return reg.receipt_name or reg.name_in(current_lang())
 
 
 def _receipt_page(receipt: Receipt, pdf_url: str, back_url: str):
@@ -421,7 +432,7 @@ def resident_receipt(manage_token: str):
     form = ReceiptForm()
     session_lost = request.method == "POST" and csrf_failed()
     if request.method == "GET":
-        form.addressee.data = latest.addressee if latest else services.default_addressee(reg)
+        form.addressee.data = latest.addressee if latest else _addressee(reg)
     elif session_lost:
         # nothing is issued: the form again with the name as typed and a fresh token
         form.form_errors.append(_("This page was open for a long time, so the receipt is "

@@ -71,7 +71,8 @@ def create_registration(event_id: int):
         db.session.commit()  # first: what follows holds no lock other sign-ups wait for
         answer = signup_answer(result.registration, result.manage_token)
         if not result.replayed:
-            send_registration_mail(result.registration, result.manage_token)
+            send_registration_mail(result.registration, result.manage_token,
+                                   seats_left=result.seats_left)
     response = jsonify(answer)
     response.status_code = 201
     if result.replayed:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _nl
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,11 +66,14 @@ MAX_KEY = 100
 class SignupResult:
     """What ``register`` did. ``manage_token`` is the secret of the manage link (/r/<token>);
     it is not stored, only its hash. ``replayed``: the idempotency key had been seen, nothing
-    new was created and this is the first registration."""
+    new was created and this is the first registration. ``seats_left``: for a party put on
+    the waiting list, the seats that were left (0: the event was full; more: too few for the
+    whole party); None otherwise."""
 
     registration: Registration
     manage_token: str
     replayed: bool = False
+    seats_left: int | None = None
 
     @property
     def status(self) -> str:
@@ -264,7 +267,8 @@ def clean_signup(event: Event, raw: dict, *, max_party_size: int,
         people = []
     elif len(people) > max_party_size:
         errors.setdefault("attendees", []).append(
-            _l("At most %(n)d people can sign up together.", n=max_party_size))
+            lazy_ngettext("At most %(num)d person can sign up together.",
+                          "At most %(num)d people can sign up together.", max_party_size))
         people = []
     seen_ids: set[int] = set()
     for i, person in enumerate(people):
@@ -424,11 +428,12 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     party = len(cleaned["attendees"])
     if event.capacity is not None and party > event.capacity and not allow_overbook:
         raise ValidationFailed(
-            _l("This event has %(n)d seats in all; a party this large cannot fit.",
-               n=event.capacity),
+            lazy_ngettext("This event has %(num)d seat in all; a party this large cannot fit.",
+                          "This event has %(num)d seats in all; a party this large cannot "
+                          "fit.", event.capacity),
             code="party_too_large",
             # next to the people, as the form's own warning says it before sending
-            fields={"attendees": [_nl(
+            fields={"attendees": [lazy_ngettext(
                 "This event has %(num)d seat in all, so a party larger than that cannot "
                 "sign up. Please sign up at most %(num)d person, or contact the organizers.",
                 "This event has %(num)d seats in all, so a party larger than that cannot "
@@ -439,6 +444,8 @@ def register(session, event: Event, raw: dict, *, now: datetime,
     token = derive_manage_token(event.id, key, secret=secret)
     # Seats first, in the same transaction: the row is then written once, with its status.
     seated = events.take_seats(session, event, party, allow_overbook=allow_overbook)
+    # refused, the guarded UPDATE left the locked row as read: the seats left at this moment
+    left = None if seated else event.seats_left
     reg = _insert_party(session, event, cleaned, {
         "status": (RegistrationStatus.confirmed if seated
                    else RegistrationStatus.waitlisted).value,
@@ -446,7 +453,7 @@ def register(session, event: Event, raw: dict, *, now: datetime,
         "feed_token": new_token(), "idempotency_key": key, "is_walk_in": is_walk_in,
         "lang": lang, "consent_at": now if cleaned["consent"] else None,
         "created_at": now, "updated_at": now})
-    return SignupResult(reg, token)
+    return SignupResult(reg, token, seats_left=left)
 
 
 # Built once (every sign-up runs it, under the event's lock). A None parameter matches

@@ -177,18 +177,30 @@ def signup(event_id: int):
     db.session.commit()
     reg = result.registration
     if not result.replayed:  # a double tap: the first request's message is on its way
-        send_registration_mail(reg, result.manage_token)
+        send_registration_mail(reg, result.manage_token, seats_left=result.seats_left)
         people = reg.party_size
         if reg.status == RegistrationStatus.confirmed:
             flash(ngettext("Thank you. You are signed up: %(num)d person.",
                            "Thank you. You are signed up: %(num)d people.", people), "success")
         else:
-            flash(ngettext("The event is full, so your party of %(num)d person is on the "
-                           "waiting list. We will tell you if seats become free.",
-                           "The event is full, so your party of %(num)d people is on the "
-                           "waiting list. We will tell you if seats become free.", people),
-                  "warning")
+            flash(_waitlisted_message(people, result.seats_left), "warning")
     return redirect(url_for("rsvp.manage", token=result.manage_token))
+
+
+def _waitlisted_message(people: int, seats_left: int | None) -> str:
+    """Why the party waits: the event is full, or the seats left are too few for all of it
+    (a family is never split); ``seats_left`` as the sign-up found it."""
+    if seats_left:
+        return ngettext("Only %(num)d seat is left, not enough for your party of %(people)d, "
+                        "so you are on the waiting list. We will tell you if seats become "
+                        "free for all of you.",
+                        "Only %(num)d seats are left, not enough for your party of "
+                        "%(people)d, so you are on the waiting list. We will tell you if "
+                        "seats become free for all of you.", seats_left, people=people)
+    return ngettext("The event is full, so your party of %(num)d person is on the "
+                    "waiting list. We will tell you if seats become free.",
+                    "The event is full, so your party of %(num)d people is on the "
+                    "waiting list. We will tell you if seats become free.", people)
 
 
 def _duplicate_conflict(exc: Conflict) -> dict | None:
@@ -237,6 +249,8 @@ def manage(token: str):
         # before anyone came (the fee is for who comes): the balance once everyone has
         balance_if_all_come=fees.balance_of(expected, money),
         paid=money.paid, received=money.received,
+        # the receipt box says whether one was issued (asked only once money came in)
+        latest_receipt=fees.latest_receipt(db.session, reg) if money.received > 0 else None,
         ticket_url=ticket_url(reg),
         can_edit=active and state == "open",
         changes_until=events.signup_closes(event) if active and state == "open" else None,
@@ -282,7 +296,14 @@ def edit(token: str):
         flash(_("This event is cancelled, so the sign-up cannot be changed. Please do not "
                 "come; you do not need to do anything else."), "warning")
         return redirect(url_for("rsvp.manage", token=token))
-    if reg.status == RegistrationStatus.cancelled or not events.is_signup_open(event, utcnow()):
+    signup_open = events.is_signup_open(event, utcnow())
+    if reg.status == RegistrationStatus.cancelled:
+        # the reason is the cancellation, not the sign-up period
+        flash(_("This sign-up is cancelled, so it cannot be changed. To come after all, "
+                "please sign up again on the event page.") if signup_open else
+              _("This sign-up is cancelled, so it cannot be changed."), "warning")
+        return redirect(url_for("rsvp.manage", token=token))
+    if not signup_open:
         flash(_("Changes are possible only while sign-up is open. Please contact the "
                 "organizers."), "warning")
         return redirect(url_for("rsvp.manage", token=token))
@@ -446,7 +467,8 @@ def organizer_cancel(event_id: int, registration_id: int):
         flash(str(exc.message), "error")
     else:
         db.session.commit()
-        flash(_("The sign-up of %(name)s is cancelled.", name=reg.full_name), "success")
+        flash(_("The sign-up of %(name)s is cancelled.", name=reg.name_in(current_lang())),
+              "success")
         if change.promoted:
             flash(ngettext("%(num)d waiting party moved up.", "%(num)d waiting parties moved up.",
                            len(change.promoted)), "success")

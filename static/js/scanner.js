@@ -47,6 +47,21 @@
     return text.replace(/%\((\w+)\)s/g, function (_, k) { return values[k]; });
   }
 
+  /* The page's words for counts, lists and money. A copy of the page saved by an older
+     version may lack them: then the Japanese forms it was written with. */
+  var LIST_SEP = T.list_sep || "、";
+  function peopleText(n) {
+    var text = (n === 1 ? T.people_one : T.people_other) || T.people || "%(n)s人";
+    return fmt(text, { n: n });
+  }
+  function yenText(amount) {
+    return fmt(T.yen || "%(amount)s", { amount: amount.toLocaleString("ja-JP") });
+  }
+  function nameText(party) {
+    if (!party.kana) return party.name;
+    return fmt(T.name_kana || "%(name)s（%(kana)s）", { name: party.name, kana: party.kana });
+  }
+
   function randomId() {
     var bytes = new Uint8Array(16);
     (window.crypto || window.msCrypto).getRandomValues(bytes);
@@ -123,13 +138,13 @@
     h.appendChild(document.createTextNode(" " + title));
     card.appendChild(h);
     if (party) {
-      var name = el("p", "result-name", party.name + (party.kana ? "（" + party.kana + "）" : ""));
+      var name = el("p", "result-name", nameText(party));
       card.appendChild(name);
       var people = party.people || [];
       var categories = people.map(function (p) { return p.category_label || ""; })
-        .filter(Boolean).join("、");
+        .filter(Boolean).join(LIST_SEP);
       card.appendChild(el("p", "", party.status === "cancelled" ? T.signup_cancelled :
-        fmt(T.people, { n: people.length }) + (categories ? " · " + categories : "")));
+        peopleText(people.length) + (categories ? " · " + categories : "")));
       var alerts = [];
       people.forEach(function (p) {
         (p.allergens || []).concat(p.diets || []).forEach(function (c) {
@@ -141,11 +156,11 @@
       if (alerts.length) {
         var a = el("p", "alert-banner");
         a.appendChild(el("span", "alert-icon", "⚠")).setAttribute("aria-hidden", "true");
-        a.appendChild(document.createTextNode(" " + T.allergy + ": " + alerts.join("、")));
+        a.appendChild(document.createTextNode(" " + T.allergy + ": " + alerts.join(LIST_SEP)));
         card.appendChild(a);
       }
       if (typeof party.amount_due === "number" && party.balance > 0) {
-        card.appendChild(el("p", "result-due", fmt(T.due, { amount: party.balance.toLocaleString("ja-JP") })));
+        card.appendChild(el("p", "result-due", fmt(T.due, { amount: yenText(party.balance) })));
       }
     }
     if (detail) card.appendChild(el("p", "", detail));
@@ -571,7 +586,7 @@
       button.type = "button";
       button.appendChild(el("strong", "", party.name));
       if (party.kana) button.appendChild(el("span", "kana", party.kana));
-      var meta = el("span", "hint", fmt(T.people, { n: people.length }));
+      var meta = el("span", "hint", peopleText(people.length));
       if (T["status_" + party.status]) {
         meta.appendChild(document.createTextNode(" · "));
         meta.appendChild(el("span", "badge", T["status_" + party.status]));

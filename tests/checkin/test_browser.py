@@ -197,6 +197,8 @@ def test_scanner_keeps_a_queued_check_in_the_server_did_not_take(live_server, ph
     url, reg_id = _scanner_for(phone, live_server, door, reg)
     phone.context.set_offline(True)
     assert "オフライン" in _scan(phone, url)
+    # queued before the network returns (the card may show a moment before the count)
+    phone.locator('#scanner[data-pending="1"]').wait_for(state="attached", timeout=TIMEOUT)
     answered = []
 
     def first_bad_gateway(route):
@@ -351,3 +353,31 @@ def test_scanner_asks_to_log_in_again_and_keeps_the_queue(live_server, phone, do
     phone.reload()  # as after logging in again: the queue is still on the phone
     phone.locator('#scanner[data-pending="0"]').wait_for(state="attached", timeout=TIMEOUT)
     assert all(checked_in_times(reg_id))
+
+
+def test_the_english_scanner_card_joins_counts_and_writes_yen_in_english(
+        live_server, phone, door, make_registration):
+    """Before: 「Child、Adult」, "Egg、Milk", "1 people", the kana in （）, "Due: 300 yen"."""
+    door.event.fees[0].label, door.event.fees[1].label = "Child", "Adult"
+    browns, _ = make_registration(door.event, family_name="Brown", given_name="Amy",
+                                  kana=("ブラウン", "エイミー"), allergens={0: ["egg", "milk"]})
+    lee, _ = make_registration(door.event, family_name="Lee", given_name="Sam",
+                               kana=("リー", "サム"), people=("adult",))
+    base, event_id, email = live_server.url, door.event.id, door.volunteer.email
+    urls = [f"{base}/c/{reg.ticket_token}" for reg in (browns, lee)]
+    db.session.commit()  # never hold the SQLite write lock while the server works
+
+    phone.context.add_cookies([{"name": "lang", "value": "en", "url": base}])
+    login(phone, base, email)
+    _open_scanner(phone, base, event_id, cached=2)
+    phone.context.set_offline(True)
+    text = _scan(phone, urls[0])
+    assert "(ブラウン エイミー)" in text and "（" not in text, text
+    assert "2 people · Child, Adult" in text, text
+    assert "Egg, Milk" in text, text
+    assert "Due: ¥300" in text and "yen" not in text, text
+    assert "、" not in text, text
+    phone.evaluate("() => { document.getElementById('scan-result').innerHTML = ''; }")
+    text = _scan(phone, urls[1])
+    assert "1 person" in text and "1 people" not in text, text
+    phone.context.set_offline(False)

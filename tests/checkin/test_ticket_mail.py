@@ -96,7 +96,7 @@ def test_the_new_ticket_mail_says_how_to_tell_the_organizers(client, door, liste
     client.post(replace_url(door, reg))
     [msg] = smtp.messages
     lines = text_of(msg).splitlines()
-    asked = lines.index("新しいチケットを頼んでいない場合は、世話人にお知らせください。")
+    asked = lines.index("新しいチケットを頼んでいない場合は、主催者にお知らせください。")
     assert lines[asked + 1] == (f"お問い合わせ（{door.branch.name}）: 電話番号 0166-12-3456 / "
                                 "メールアドレス info@example.jp")
     door.branch.contact_phone = ""
@@ -114,7 +114,7 @@ def test_without_a_contact_the_new_ticket_mail_ends_as_before(client, door, list
     [msg] = smtp.messages
     body = text_of(msg)
     assert "お問い合わせ" not in body
-    assert body.rstrip().endswith("世話人にお知らせください。")
+    assert body.rstrip().endswith("主催者にお知らせください。")
 
 
 def test_an_english_party_gets_its_mail_in_english(client, door, listed, make_registration,

@@ -249,7 +249,7 @@ def test_undo_with_nobody_ticked_changes_nothing(client, auth, door, make_regist
     auth.login(door.volunteer)
     client.post(f"/c/{reg.ticket_token}/admit", data={"all": "1", "nonce": "n1"})
     r = client.post(f"/c/{reg.ticket_token}/undo", data={"nonce": "u1"}, follow_redirects=True)
-    assert "この申込の人を選んでください" in _text(r)
+    assert "この申し込みの人を選んでください" in _text(r)
     db.session.expire_all()
     assert all(a.checked_in_at for a in db.session.get(Registration, reg.id).attendees)
     assert [row.action for row in db.session.scalars(sa.select(CheckIn))] == ["in", "in"]

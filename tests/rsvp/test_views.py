@@ -278,7 +278,7 @@ def test_organizer_cancels_a_phoned_in_party(client, auth, make_user, make_event
     assert url in page
     # the button is behind a question: one stray tap gives the seats away
     confirm = page[page.index("<summary>キャンセルする（電話連絡など）"):page.index(url)]
-    assert "</summary>" in confirm and "山田花子さんの申込をキャンセルしますか" in page
+    assert "</summary>" in confirm and "山田花子さんの申し込みをキャンセルしますか" in page
     r = client.post(url)
     assert r.status_code == 302
     db.session.expire_all()
@@ -315,7 +315,7 @@ def test_a_sign_up_over_the_rate_limit_comes_back_with_what_was_typed(make_app, 
     page = refused.get_data(as_text=True)
     assert refused.status_code == 429 and refused.mimetype == "text/html"
     assert 0 < int(refused.headers["Retry-After"]) <= 60
-    assert "分ほど待ってから、もう一度「申込」を押してください" in page
+    assert "分ほど待ってから、もう一度「申し込む」を押してください" in page
     assert 'value="葵"' in page and 'value="aoi@example.jp"' in page and 'value="key-2"' in page
     assert re.search(r'<input checked[^>]*name="attendees-1-allergens"[^>]*value="egg"', page)
     assert count() == 1
@@ -397,7 +397,7 @@ def test_a_cancelled_sign_up_no_longer_reads_like_a_booking(client, make_event,
     _, token = make_registration(event, people=("adult", "child"))
     client.post(f"/r/{token}/cancel", data={"whole": "1"})
     page = client.get(f"/r/{token}").get_data(as_text=True)
-    assert "この申込はキャンセルされています" in page
+    assert "この申し込みはキャンセルされています" in page
     for offer in ("参加する人", f"/events/{event.id}.ics", "/receipt", "/calendar/me/"):
         assert offer not in page, offer
 
