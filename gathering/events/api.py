@@ -251,7 +251,9 @@ OPENAPI_SCHEMAS = {
             "fee_basis": {"type": "string", "enum": ["registered", "attended"]},
             "signup_opens_at": {"type": ["string", "null"], "format": "date-time"},
             "signup_closes_at": {"type": ["string", "null"], "format": "date-time"},
-            "status": {"type": "string", "enum": ["draft", "published", "cancelled"]},
+            "status": {"type": "string", "enum": ["draft", "published", "cancelled"],
+                       "description": "cancelled: PATCH of a published event only "
+                                      "(409 event_not_published for a draft)"},
         },
     },
 }
@@ -300,6 +302,15 @@ OPENAPI_PATHS = {
                               **error_responses(404)}},
         "patch": {
             "summary": "Change an event; status \"cancelled\" cancels it",
+            "description": "Organizers of the event's branch, or admins. Only a published "
+                           "event can be cancelled: a draft is not public, so there is "
+                           "nothing to call off (it stays a draft). Refusals: 409 "
+                           "event_cancelled (a cancelled event is final: no edit, no "
+                           "second cancellation), event_not_published (status "
+                           "\"cancelled\" sent for a draft; nothing changes), "
+                           "has_registrations (back to draft with sign-ups), "
+                           "capacity_below_confirmed, fee_in_use; 422 invalid; 403 forbidden; "
+                           "404 not_found.",
             "operationId": "updateEvent", "security": [{"bearer": []}], "parameters": _ID,
             "requestBody": _EVENT_INPUT,
             "responses": {"200": {"description": "Changed", "content": _EVENT_REF},

@@ -71,6 +71,17 @@ class SeriesDraftHasRegistrations(Conflict):
         "Cancel those dates instead, or end the series with a last date before them.")
 
 
+class EventNotPublished(Conflict):
+    """Cancelling a draft: residents do not see it and nobody can sign up for it, so there
+    is nothing to call off, and a cancelled event is public (its page, the API, the feeds):
+    cancelling would show the draft to everyone. The draft stays a draft."""
+
+    code = "event_not_published"
+    default_message = _l(
+        "This event is a draft: residents do not see it and nobody can sign up, so there "
+        "is nothing to cancel. Leave it as a draft; it stays hidden until you publish it.")
+
+
 class MoveIntoPastNeedsConfirmation(Conflict):
     """An edit would move an event that is not over yet so that it ends in the past: it
     would vanish for residents, its parties would be mailed that date, and the nightly
@@ -630,7 +641,8 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None,
     Returns the waiting parties a larger capacity confirmed (the caller mails them after
     its commit: ``gathering.rsvp.mails.notify_promoted``).
     Raises Forbidden, ValidationFailed, or Conflict (capacity below the people confirmed,
-    a cancelled event edited, a fee in use removed, or back to draft with sign-ups).
+    a cancelled event edited, a fee in use removed, back to draft with sign-ups, or a
+    draft cancelled: EventNotPublished, see cancel_event).
     With ``confirm_past`` false, an edit that makes an event not over yet end in the past
     (a month mistyped) raises MoveIntoPastNeedsConfirmation and changes nothing; the API
     leaves it true (its clients send dates deliberately).
@@ -640,6 +652,8 @@ def update_event(session, user: User, event: Event, data: dict, *, now=None,
         # Calendars have already removed it and families were told; a cancelled event is
         # final (publish_event refuses it too). Create a new event instead.
         raise Conflict(_l("This event is cancelled."), code="event_cancelled")
+    if data.get("status") == EventStatus.cancelled:
+        check_can_cancel(event)  # before anything changes: a draft is refused whole
     if (data.get("status") == EventStatus.draft and event.status == EventStatus.published
             and registrations_count(session, event)):
         # people who signed up would lose their event page and ticket
@@ -727,11 +741,22 @@ def publish_event(session, user: User, event: Event) -> Event:
     return event
 
 
-def cancel_event(session, user: User, event: Event, *, now=None) -> Event:
-    """Cancel (中止) an event; it stays visible, marked, and in feeds as STATUS:CANCELLED."""
-    check_can_manage(user, event.branch_id)
+def check_can_cancel(event: Event) -> None:
+    """Whether the event can be cancelled: only a published one. Raises Conflict
+    ``already_cancelled``, or EventNotPublished (``event_not_published``) for a draft."""
     if event.status == EventStatus.cancelled:
         raise Conflict(_l("This event is already cancelled."), code="already_cancelled")
+    if event.status != EventStatus.published:
+        raise EventNotPublished()
+
+
+def cancel_event(session, user: User, event: Event, *, now=None) -> Event:
+    """Cancel (中止) a published event; it stays visible, marked, and in feeds as
+    STATUS:CANCELLED. A draft is refused (check_can_cancel): public reads show every
+    event that is not a draft, so a cancelled draft would become public, and a draft has
+    nothing to call off (nobody can sign up for it). Raises Forbidden or Conflict."""
+    check_can_manage(user, event.branch_id)
+    check_can_cancel(event)
     event.status = EventStatus.cancelled.value
     event.cancelled_at = now or utcnow()
     event.sequence += 1
@@ -883,12 +908,13 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     """Apply a series edit to its future occurrences that were not edited by hand.
 
     Occurrences that the new rule no longer gives are removed (or cancelled, if people
-    signed up); changed ones get the new time, place, capacity and fees. If any affected
-    occurrence has registrations, nothing changes unless ``confirm`` is true: raises
-    SeriesChangeNeedsConfirmation listing them. Returns counts of what happened
-    (``updated``, ``removed``, ``cancelled``, ``created``) and ``cancelled_events``, the
-    occurrences this edit cancelled, whose parties the caller tells after its commit
-    (``gathering.rsvp.mails.notify_event_cancelled``). Dates cancelled before are not
+    signed up: only a published date can have sign-ups, and cancel_event refuses a draft,
+    so no draft date is ever made public by being cancelled); changed ones get the new
+    time, place, capacity and fees. If any affected occurrence has registrations, nothing
+    changes unless ``confirm`` is true: raises SeriesChangeNeedsConfirmation listing them.
+    Returns counts of what happened (``updated``, ``removed``, ``cancelled``, ``created``)
+    and ``cancelled_events``, the occurrences this edit cancelled, whose parties the
+    caller tells after its commit (``gathering.rsvp.mails.notify_event_cancelled``). Dates cancelled before are not
     affected, so an edit sent again cancels (and tells) nobody twice.
 
     A larger capacity moves the waiting list up on each date whose seats grew

@@ -325,13 +325,23 @@ def event_publish(event_id: int):
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
 def event_cancel(event_id: int):
-    """GET asks first (a mistaken tap would tell every family and calendar); POST cancels."""
+    """GET asks first (a mistaken tap would tell every family and calendar); POST cancels.
+
+    A draft cannot be cancelled (``services.check_can_cancel``): its GET says why and
+    offers no form, its POST is refused."""
     event = services.get_event_for_user(db.session, event_id, current_user)
     if request.method == "GET":
         if event.is_cancelled:
             return redirect(url_for("organizer.event", event_id=event.id))
+        try:
+            services.check_can_cancel(event)
+        except GatheringError as exc:
+            return render_template("organizer/event_cancel.html", event=event,
+                                   refusal=str(exc.message))
         return render_template("organizer/event_cancel.html", event=event, form=ConfirmForm(),
-                               registrations=services.registrations_count(db.session, event))
+                               registrations=services.registrations_count(db.session, event),
+                               cancelled_days=current_app.config["CANCELLED_EVENTS_IN_FEED_DAYS"],
+                               refusal=None)
     if ConfirmForm().validate_on_submit():
         try:
             services.cancel_event(db.session, current_user, event)
