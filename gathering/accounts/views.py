@@ -20,7 +20,10 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
+    """``next`` when it is a path on this site, else None. Browsers read a backslash as a
+    slash (``/\\evil.example`` goes to evil.example) and drop tabs and newlines, so any of
+    those, or a control character, makes it not ours."""
+    if not target or any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

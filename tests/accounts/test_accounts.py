@@ -125,11 +125,15 @@ def test_bad_login_input_never_crashes(client, app, data):
 def test_login_redirects_only_to_our_own_pages(client, auth, make_user):
     user = make_user("organizer")
     for target, expected in [("/organizer/series/new", "/organizer/series/new"),
+                             ("/organizer/past?page=2", "/organizer/past?page=2"),
                              ("https://evil.example/", "/organizer/"),
-                             ("//evil.example/", "/organizer/")]:
-        response = client.post(f"/login?next={target}",
+                             ("//evil.example/", "/organizer/"),
+                             ("/\\evil.example/", "/organizer/"),  # browsers: //evil.example
+                             ("/\t/evil.example/", "/organizer/"),  # the tab is dropped
+                             ("/\n/evil.example/", "/organizer/")]:
+        response = client.post("/login", query_string={"next": target},
                                data={"email": user.email, "password": PASSWORD})
-        assert response.headers["Location"] == expected
+        assert response.headers["Location"] == expected, target
         client.post("/logout")
 
 
