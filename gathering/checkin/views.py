@@ -3,6 +3,8 @@ the printed door list (受付名簿). Rules live in ``services``; these only par
 
 from __future__ import annotations
 
+import re
+
 import segno
 from flask import (
     Blueprint,
@@ -26,7 +28,7 @@ from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
 from gathering.formatting import format_phone, format_yen
 from gathering.i18n import current_lang
-from gathering.japanese import NAME_VARIANTS
+from gathering.japanese import NAME_VARIANTS, normalize_text
 from gathering.rsvp import services as rsvp
 from gathering.rsvp.forms import CancelForm
 from gathering.rsvp.mails import page_url, party_lang, send_registration_mail
@@ -83,9 +85,20 @@ def _login_redirect():
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
+def _number(raw: str, max_digits: int) -> int | None:
+    """A whole number typed or sent in a form (full-width digits too), or None.
+
+    ``str.isdigit`` is no test for ``int``: ``²`` or ``①`` are digits to it, and ``int``
+    refuses some of them (a 500). NFKC first (² reads as 2, ４ as 4, as everywhere), then
+    only ASCII digits count: ፩ or ⑴ are no number."""
+    text = normalize_text(raw or "")
+    if not re.fullmatch(f"[0-9]{{1,{max_digits}}}", text):
+        return None
+    return int(text)
+
+
 def _door_event_id() -> int | None:
-    raw = request.values.get("event", "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return _number(request.values.get("event", ""), 9)
 
 
 # ---------------------------------------------------------------------------------------
@@ -180,7 +193,7 @@ def _chosen_ids() -> list[int] | None:
     raw = request.form.getlist("attendee")
     if not raw:
         return []
-    return [int(v) for v in raw if v.isdigit() and len(v) < 10] or []
+    return [n for n in (_number(v, 9) for v in raw) if n is not None]
 
 
 @bp.post("/c/<token>/admit")
@@ -216,10 +229,11 @@ def _tendered() -> int:
     """The yen typed or tapped, or -1 (refused as not an amount). A page sending two
     different amounts (a note button and the typed field of an older page) is refused
     rather than guessed at: either guess may record the wrong cash."""
-    amounts = {raw.replace(",", "").replace("円", "").strip()
+    amounts = {re.sub(r"^[¥\\]|円$", "", normalize_text(raw).replace(",", ""))
                for raw in request.form.getlist("tendered")} - {""}
     raw = amounts.pop() if len(amounts) == 1 else ""
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+    number = _number(raw, 9)
+    return -1 if number is None else number
 
 
 @bp.post("/c/<token>/cash")
@@ -286,6 +300,12 @@ def door_list(event_id: int):
                            rows=services.door_list(db.session, event), printed_at=utcnow())
 
 
+def _count(raw: str) -> int:
+    """How many people of a walk-in's fee category, or -1 (refused as not a number)."""
+    number = _number(raw, 3)
+    return -1 if number is None else number
+
+
 @bp.route("/door/events/<int:event_id>/walk-in", methods=["GET", "POST"])
 @limiter.limit(_checkin_limit, methods=["POST"])
 def walk_in(event_id: int):
@@ -301,10 +321,10 @@ def walk_in(event_id: int):
         counts = {}
         for fee in event.fees:
             raw = form.get(f"count_{fee.code}", "").strip() or "0"
-            counts[fee.code] = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+            counts[fee.code] = _count(raw)
         if not event.fees:
             raw = form.get("count_people", "").strip() or "0"
-            counts[""] = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+            counts[""] = _count(raw)
         data = services.WalkIn(counts=counts, family_name=form.get("family_name", "")[:200],
                                family_name_kana=form.get("family_name_kana", "")[:200],
                                phone=form.get("phone", "")[:40],
