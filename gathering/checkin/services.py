@@ -672,16 +672,24 @@ def search(session, event: Event, query: str, *, limit: int = 30) -> list[Regist
     return found[:limit]
 
 
+def expected_due(reg: Registration) -> int:
+    """What the party will owe once everyone of it came (the door list, the scanner's offline
+    cache). Nothing for a cancelled event, as ``fees.amount_due``: no fee is taken there."""
+    if reg.event.is_cancelled:
+        return 0
+    return sum(a.fee_category.amount for a in reg.active_attendees if a.fee_category)
+
+
 def door_list(session, event: Event) -> list[dict]:
     """The printed 受付名簿: confirmed parties in あいうえお order of フリガナ, each with
-    people, allergies and the amount due (for everyone expected)."""
+    people, allergies and the amount due (for everyone expected; nothing once the event is
+    cancelled)."""
     rows = []
     for reg in sorted((r for r in _parties(session, event)
                        if r.status == RegistrationStatus.confirmed), key=kana_order):
         people = reg.active_attendees
-        expected_due = sum(a.fee_category.amount for a in people if a.fee_category)
         rows.append({"registration": reg, "people": people,
-                     "due": max(expected_due - fees.paid(session, reg), 0),
+                     "due": max(expected_due(reg) - fees.paid(session, reg), 0),
                      "alerts": alerts_of(reg)})
     return rows
 
@@ -781,8 +789,7 @@ def party_summary(session, reg: Registration, labels=None) -> dict:
         "name": reg.full_name,
         "kana": reg.full_name_kana,
         "amount_due": fees.amount_due(reg),
-        "expected_due": sum(a.fee_category.amount for a in reg.active_attendees
-                            if a.fee_category),
+        "expected_due": expected_due(reg),
         "balance": fees.balance(session, reg),
         "people": [{
             "id": a.id,
