@@ -1094,6 +1094,14 @@ def receipt_figures(session, registration: Registration) -> ReceiptFigures:
     return ReceiptFigures(money.received, max(0, money.received - to_pay_back), to_pay_back)
 
 
+def receipt_is_current(receipt: Receipt | None, figures: ReceiptFigures) -> bool:
+    """Whether ``receipt`` still states what the party paid for the fee and kept
+    (``figures.amount``). After a refund, a later payment or an undone check-in it does not:
+    it is not to be handed over again, and a new receipt (再発行) states the money as it
+    stands, or there is none when everything was paid back."""
+    return receipt is not None and figures.amount > 0 and receipt.amount == figures.amount
+
+
 def receipt_amount(session, registration: Registration) -> int:
     """What a 領収書 may state: the money received for the fee and kept.
 
@@ -1183,8 +1191,13 @@ def receipt_amount_text(amount: int) -> str:
     return f"¥{amount:,}-"
 
 
-def needs_stamp_note(receipt: Receipt) -> bool:
-    """The revenue-stamp box: only where the branch asks for it, from the threshold on."""
+def needs_stamp_note(receipt: Receipt, *, on_paper: bool = True) -> bool:
+    """The revenue-stamp box (収入印紙): only where the branch asks for it, from the threshold
+    on, and only on paper. A receipt handed over as a PDF (sent or kept as a file) is an
+    electronic document and needs no stamp (DOMAIN.md §5): an empty box on it would tell the
+    payer a stamp is missing."""
+    if not on_paper:
+        return False
     threshold = current_app.config.get("RECEIPT_STAMP_THRESHOLD", 50_000) if has_app_context() \
         else 50_000
     return bool(receipt.branch.receipt_stamp_note) and receipt.amount >= threshold

@@ -371,7 +371,8 @@ def registration_receipt(registration_id: int):
             return redirect(url_for("fees.receipt", receipt_id=receipt.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
-                           latest=latest, form=form, figures=figures, resident=False), status
+                           latest=latest, form=form, figures=figures, resident=False,
+                           current=services.receipt_is_current(latest, figures)), status
 
 
 def _addressee(reg: Registration) -> str:
@@ -380,18 +381,20 @@ def _addressee(reg: Registration) -> str:
     return reg.receipt_name or reg.name_in(current_lang())
 
 
-def _receipt_page(receipt: Receipt, pdf_url: str, back_url: str):
+def _receipt_page(receipt: Receipt, pdf_url: str, back_url: str, *, outdated_by=None):
+    """``outdated_by``: the receipt figures of the party when the money changed since this
+    receipt was issued (staff see it, with a warning; residents are sent to get a new one)."""
     paper = "58" if request.args.get("paper") == "58" else "a4"
     return render_template("fees/receipt.html", receipt=receipt, paper=paper, pdf_url=pdf_url,
                            back_url=back_url, amount_text=services.receipt_amount_text,
-                           stamp=services.needs_stamp_note(receipt))
+                           stamp=services.needs_stamp_note(receipt), outdated_by=outdated_by)
 
 
 def _receipt_pdf(receipt: Receipt) -> Response:
     paper = "58" if request.args.get("paper") == "58" else "a4"
     html = render_template("fees/receipt_pdf.html", receipt=receipt, paper=paper,
                            amount_text=services.receipt_amount_text,
-                           stamp=services.needs_stamp_note(receipt))
+                           stamp=services.needs_stamp_note(receipt, on_paper=False))
     pdf = services.render_receipt_pdf(html, base_url=request.url_root, stylesheet=RECEIPT_CSS)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"',
@@ -402,9 +405,11 @@ def _receipt_pdf(receipt: Receipt) -> Response:
 @login_required
 def receipt(receipt_id: int):
     receipt = services.get_receipt_for_user(db.session, receipt_id, current_user)
+    figures = services.receipt_figures(db.session, receipt.registration)
     return _receipt_page(
         receipt, url_for("fees.receipt_pdf", receipt_id=receipt.id),
-        url_for("fees.registration_receipt", registration_id=receipt.registration_id))
+        url_for("fees.registration_receipt", registration_id=receipt.registration_id),
+        outdated_by=None if services.receipt_is_current(receipt, figures) else figures)
 
 
 @bp.get("/organizer/receipts/<int:receipt_id>.pdf")
@@ -453,6 +458,7 @@ def resident_receipt(manage_token: str):
     status = 400 if session_lost else 422 if form.errors or form.form_errors else 200
     return render_template("fees/receipt_issue.html", registration=reg, receipts=receipts,
                            latest=latest, form=form, figures=figures, resident=True,
+                           current=services.receipt_is_current(latest, figures),
                            manage_token=manage_token, back_url=_manage_url(manage_token)), status
 
 
@@ -463,17 +469,24 @@ def _manage_url(manage_token: str) -> str | None:
         return None
 
 
-def _resident_latest(manage_token: str) -> Receipt:
+def _resident_latest(manage_token: str) -> Receipt | None:
+    """The party's latest receipt while it still states what the party paid; None when the
+    money changed since (a refund, a later payment): that receipt is not handed out again.
+    404 when there is none at all."""
     reg = get_registration_by_manage_token(db.session, manage_token)
     latest = services.latest_receipt(db.session, reg)
     if latest is None:
         abort(404)
+    if not services.receipt_is_current(latest, services.receipt_figures(db.session, reg)):
+        return None
     return latest
 
 
 @bp.get("/r/<manage_token>/receipt/view")
 def resident_receipt_view(manage_token: str):
     latest = _resident_latest(manage_token)
+    if latest is None:  # the receipt page says why, and offers the new one if any
+        return redirect(url_for("fees.resident_receipt", manage_token=manage_token))
     return _receipt_page(latest, url_for("fees.resident_receipt_pdf", manage_token=manage_token),
                          url_for("fees.resident_receipt", manage_token=manage_token))
 
@@ -481,4 +494,7 @@ def resident_receipt_view(manage_token: str):
 @bp.get("/r/<manage_token>/receipt.pdf")
 @limiter.limit(_receipt_limit)
 def resident_receipt_pdf(manage_token: str):
-    return _receipt_pdf(_resident_latest(manage_token))
+    latest = _resident_latest(manage_token)
+    if latest is None:
+        return redirect(url_for("fees.resident_receipt", manage_token=manage_token))
+    return _receipt_pdf(latest)
