@@ -53,7 +53,9 @@ def send_registration_mail(reg, token: str, template: str = "registered", **cont
             reg.email, subjects[template], template, reg=reg, event=event,
             manage_url=page_url("rsvp.manage", lang, token=token),
             event_url=page_url("events.detail", lang, event_id=event.id),
-            amount_due=fees.amount_due(reg), **context)
+            amount_due=fees.amount_due(reg),
+            # what the door will ask if everyone comes: the fee before anyone came
+            expected=services.amount_expected(reg), **context)
 
 
 def _tell_each_party(event, send) -> tuple[int, int]:

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import hmac
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -217,8 +218,30 @@ def clean_email(value, key: str = "contact.email", errors: dict | None = None) -
         # the same family sent again must be found (mail servers read it either way)
         return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
+        carrier = _carrier_address(text)
+        if carrier:
+            return carrier
         errors.setdefault(key, []).append(_l("Enter an e-mail address like name@example.jp."))
         return text
+
+
+def _carrier_address(text: str) -> str:
+    """An address of the kind Japanese mobile carriers (docomo, au) handed out until 2009,
+    with dots twice in a row or just before the @ (taro..yamada@docomo.ne.jp,
+    hanako.@ezweb.ne.jp): outside RFC 5322, yet still in use on old phones and delivered
+    by mail servers. Accepted as typed (in lower case) when it is a valid address with
+    those dots tidied; "" otherwise."""
+    local, at, domain = text.rpartition("@")
+    if not at or "." not in local or '"' in local:
+        return ""
+    tidied = re.sub(r"\.{2,}", ".", local).strip(".")
+    if not tidied:
+        return ""
+    try:
+        checked = validate_email(f"{tidied}@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return ""
+    return f"{local}@{checked.domain}".lower()
 
 
 def clean_signup(event: Event, raw: dict, *, max_party_size: int,
@@ -427,18 +450,7 @@ def register(session, event: Event, raw: dict, *, now: datetime,
             code="already_registered")
     party = len(cleaned["attendees"])
     if event.capacity is not None and party > event.capacity and not allow_overbook:
-        raise ValidationFailed(
-            lazy_ngettext("This event has %(num)d seat in all; a party this large cannot fit.",
-                          "This event has %(num)d seats in all; a party this large cannot "
-                          "fit.", event.capacity),
-            code="party_too_large",
-            # next to the people, as the form's own warning says it before sending
-            fields={"attendees": [lazy_ngettext(
-                "This event has %(num)d seat in all, so a party larger than that cannot "
-                "sign up. Please sign up at most %(num)d person, or contact the organizers.",
-                "This event has %(num)d seats in all, so a party larger than that cannot "
-                "sign up. Please sign up at most %(num)d people, or contact the organizers.",
-                event.capacity)]})
+        raise _party_too_large(event)
 
     key = idempotency_key or new_token()
     token = derive_manage_token(event.id, key, secret=secret)
@@ -454,6 +466,23 @@ def register(session, event: Event, raw: dict, *, now: datetime,
         "lang": lang, "consent_at": now if cleaned["consent"] else None,
         "created_at": now, "updated_at": now})
     return SignupResult(reg, token, seats_left=left)
+
+
+def _party_too_large(event: Event) -> ValidationFailed:
+    """The refusal of a party larger than the event's seats in all (``party_too_large``):
+    it could never get a seat, so it may not wait for one either."""
+    return ValidationFailed(
+        lazy_ngettext("This event has %(num)d seat in all; a party this large cannot fit.",
+                      "This event has %(num)d seats in all; a party this large cannot "
+                      "fit.", event.capacity),
+        code="party_too_large",
+        # next to the people, as the form's own warning says it before sending
+        fields={"attendees": [lazy_ngettext(
+            "This event has %(num)d seat in all, so a party larger than that cannot "
+            "sign up. Please sign up at most %(num)d person, or contact the organizers.",
+            "This event has %(num)d seats in all, so a party larger than that cannot "
+            "sign up. Please sign up at most %(num)d people, or contact the organizers.",
+            event.capacity)]})
 
 
 # Built once (every sign-up runs it, under the event's lock). A None parameter matches
@@ -671,7 +700,8 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
     seats for the newcomers (else Conflict ``not_enough_seats``: nothing changes); one that
     shrinks frees seats and the waiting list moves up. Raises Conflict
     ``already_cancelled``, ``signup_closed`` / ``event_cancelled`` (changes only while
-    sign-up is open), ``checked_in`` (removing someone already admitted).
+    sign-up is open), ``checked_in`` (removing someone already admitted); ValidationFailed
+    ``party_too_large`` when the party grows past the event's seats in all (as a sign-up).
     """
     event = events.lock_event(session, reg.event_id)
     session.refresh(reg)
@@ -695,6 +725,10 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
                           "longer be changed here. Please ask the organizers at the door."),
                        code="checked_in")
     delta = len(added) - len(removed)
+    if delta > 0 and event.capacity is not None and len(cleaned["attendees"]) > event.capacity:
+        # a waiting party grown past the seats in all would wait for ever ("you move up
+        # automatically" would never come true); a confirmed one is told the same
+        raise _party_too_large(event)
     if (reg.status == RegistrationStatus.confirmed and delta > 0
             and not events.take_seats(session, event, delta)):
         raise Conflict(

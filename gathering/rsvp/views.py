@@ -37,7 +37,7 @@ from gathering.rsvp import forms, limits, services
 from gathering.rsvp.mails import notify_promoted, send_registration_mail
 from gathering.rsvp.models import RegistrationStatus
 from gathering.security import csrf_failed
-from gathering.timeutil import utcnow
+from gathering.timeutil import to_local, utcnow
 from gathering.urls import external_url
 
 bp = Blueprint("rsvp", __name__)
@@ -496,6 +496,7 @@ def registrations_csv(event_id: int):
                _("Fee"), _("Name"), _("Allergies"), _("Diet"), _("Note"), _("Checked in"),
                _("Signed up"), _("Message")]
     text = services.registrations_csv(regs, lang=current_lang(), headers=headers)
-    filename = f"registrations-{event.id}-{event.starts_at:%Y%m%d}.csv"
+    # the day in Tokyo: a morning event (stored in UTC) is on the day before in UTC
+    filename = f"registrations-{event.id}-{to_local(event.starts_at):%Y%m%d}.csv"
     return Response(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
