@@ -538,6 +538,10 @@ def _check_times(starts_at, ends_at, opens, closes) -> None:
             errors["ends_at"] = [_l("An event lasts at most 14 days.")]
     if opens and closes and closes <= opens:
         errors["signup_closes_at"] = [_l("Sign-up must close after it opens.")]
+    elif opens and not closes and starts_at and opens >= starts_at:
+        # without a deadline sign-up closes at the start: opening at or after it, the
+        # page would promise a sign-up that never opens
+        errors["signup_opens_at"] = [_l("Sign-up must open before the event starts.")]
     if closes and ends_at and closes > ends_at:
         errors["signup_closes_at"] = [_l("Sign-up must close before the event ends.")]
     if errors:
