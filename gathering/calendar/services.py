@@ -145,27 +145,43 @@ class FeedVersion:
     events_modified: datetime | None
     series_count: int
     series_modified: datetime | None
+    #: the latest edit of any event or series of the feed's groups, those no longer in the
+    #: feed included: taking a date back to draft, giving it another kind or removing it
+    #: from its series takes it out of the feed without touching those that stay. Not part
+    #: of the version (nor of the ETag): the bytes do not depend on it, Last-Modified does.
+    left_modified: datetime | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_modified(self) -> datetime:
-        """The latest edit, or the start of today (when the window last moved)."""
-        return max(s for s in (self.day, self.events_modified, self.series_modified) if s)
+        """The latest edit, or the start of today (when the window last moved): later than
+        any change of the feed's bytes, so that a client asking If-Modified-Since (without
+        an ETag) is never told "not modified" about a feed that lost an event."""
+        return max(s for s in (self.day, self.events_modified, self.series_modified,
+                               self.left_modified) if s)
 
 
 def feed_version(session, feed: FeedFilter, *, now: datetime, past_days: int,
                  cancelled_days: int) -> FeedVersion:
     """The feed's version (see FeedVersion): one aggregate query."""
+    touched_event = sa.select(sa.func.max(Event.updated_at))
+    touched_series = sa.select(sa.func.max(Series.updated_at))
+    if feed.branches:  # any kind, any status, any date: what may have left the feed
+        ids = [b.id for b in feed.branches]
+        touched_event = touched_event.where(Event.branch_id.in_(ids))
+        touched_series = touched_series.where(Series.branch_id.in_(ids))
     row = session.execute(
         sa.select(sa.func.count(Event.id), sa.func.coalesce(sa.func.sum(Event.id), 0),
                   sa.func.coalesce(sa.func.sum(Event.sequence), 0),
                   sa.func.max(Event.updated_at), sa.func.count(Series.id),
-                  sa.func.max(Series.updated_at))
+                  sa.func.max(Series.updated_at),
+                  touched_event.scalar_subquery(), touched_series.scalar_subquery())
         .select_from(Event).outerjoin(Series, Event.series_id == Series.id)
         .where(*_feed_conditions(feed, now=now, past_days=past_days,
                                  cancelled_days=cancelled_days))
     ).one()
+    left = [value for value in (row[6], row[7]) if value is not None]
     return FeedVersion(day_start(now), int(row[0]), int(row[1]), int(row[2]), row[3],
-                       int(row[4]), row[5])
+                       int(row[4]), row[5], left_modified=max(left) if left else None)
 
 
 def get_event_for_ics(session, event_id: int) -> Event:
