@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
@@ -28,16 +30,65 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from gathering.events.models import KIND_LABELS, FeeBasis
-from gathering.japanese import search_key
+from gathering.events.services import MAX_FEES
+from gathering.japanese import normalize_text, search_key
 
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+#: 1,000 and 12,345,678 (digit groups), not 1,0,0
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+_WHOLE = re.compile(r"-?[0-9]{1,12}")
+#: IntegerField's own message, translated by WTForms' catalog (as the field says it)
+_NOT_A_NUMBER = "Not a valid integer value."
+
+
+class WholeNumberField(IntegerField):
+    """A whole number as people type it, in a text box that opens the number keypad.
+
+    Not ``<input type="number">``: a browser sends what it cannot read as a number (50名,
+    1,000: Firefox and Safari let it be typed) as an empty value, and the forms are
+    ``novalidate``, so nobody is told; an empty 定員 would then be "no limit", an empty fee
+    "forgotten". Read here instead: full-width digits, digit groups (1,000) and the field's
+    unit (300円, ¥300, 50名). What is still no number gets one message, the text kept as
+    typed, without the range checks' messages added to it (a range says nothing about
+    text that is no number)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, *, prefixes=(), suffixes=(),
+                 invalid_value_message=None, **kwargs):
+        super().__init__(label, validators, invalid_value_message=invalid_value_message,
+                         **kwargs)
+        self.prefixes, self.suffixes = prefixes, suffixes
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = "".join(normalize_text(valuelist[0]).split())  # NFKC: ５０ → 50, ￥ → ¥
+        if not text:  # left empty: Optional() decides
+            self.data = None
+            return
+        text = next((text[len(p):] for p in self.prefixes if text.startswith(p)), text)
+        text = next((text[:-len(s)] for s in self.suffixes if text.endswith(s)), text)
+        if _GROUPED.fullmatch(text):
+            text = text.replace(",", "")
+        if not _WHOLE.fullmatch(text):
+            self.data = None
+            raise ValueError(self.invalid_value_message or self.gettext(_NOT_A_NUMBER))
+        self.data = int(text)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
 
 
 class FeeRowForm(Form):
@@ -49,9 +100,10 @@ class FeeRowForm(Form):
 
     code = HiddenField()
     label = StringField(_l("Fee name"), validators=[Optional(), Length(max=60)])
-    amount = IntegerField(_l("Amount (yen)"), validators=[
+    amount = WholeNumberField(_l("Amount (yen)"), validators=[
         Optional(), NumberRange(min=0, max=1_000_000,
-                                message=_l("Enter a whole number of yen."))])
+                                message=_l("Enter a whole number of yen."))],
+        prefixes=("¥", "\\"), suffixes=("円",))
 
     def validate(self, extra_validators=None) -> bool:
         """A named fee needs its amount: left blank it is not "free", it is forgotten."""
@@ -81,7 +133,8 @@ class _CommonFields(FlaskForm):
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[DataRequired()])
     description = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20_000)])
     #: empty is no limit; 0 would be an event shown open that nobody can join
-    capacity = IntegerField(_l("Seats (people; leave empty for no limit)"), validators=[
+    capacity = WholeNumberField(_l("Seats (people; leave empty for no limit)"),
+                                suffixes=("名", "人"), validators=[
         Optional(),
         NumberRange(min=1, message=_l("Seats must be at least 1. For no limit, leave the "
                                       "seats empty.")),
@@ -95,12 +148,22 @@ class _CommonFields(FlaskForm):
     venue_accessibility_notes = TextAreaField(
         _l("Accessibility"), validators=[Optional(), Length(max=2000)])
     venue_map_url = StringField(_l("Map link"), validators=[Optional(), Length(max=500)])
-    fees = FieldList(FormField(FeeRowForm), min_entries=4, max_entries=8)
+    #: as many rows as a fee table may have (the API's limit): an edit must show them all
+    fees = FieldList(FormField(FeeRowForm), min_entries=4, max_entries=MAX_FEES)
 
-    def venue_data(self) -> dict:
+    def venue_data(self, *, placeless: bool = False) -> dict:
+        """The venue chosen or typed; {} for none new (an edit keeps the venue it has).
+
+        ``placeless``: the event or series has no venue yet (a new one, say). Then an
+        address typed without the venue's name is a venue whose name was forgotten, not
+        no venue: it goes to the service, which asks for the name by the field, where
+        dropping it would save the event without a place and tell nobody."""
         if self.venue_id.data:
             return {"venue_id": self.venue_id.data}
-        if not (self.venue_name.data or "").strip():
+        typed = (self.venue_name, self.venue_postal_code, self.venue_address,
+                 self.venue_access_notes, self.venue_accessibility_notes, self.venue_map_url)
+        if not (self.venue_name.data or "").strip() and not (
+                placeless and any((f.data or "").strip() for f in typed)):
             return {}
         return {"venue": {
             "name": self.venue_name.data, "postal_code": self.venue_postal_code.data,
@@ -178,18 +241,18 @@ class SeriesForm(_CommonFields):
                          validators=[DataRequired()])
     weekdays = MultiCheckboxField(_l("Weekday"), choices=WEEKDAY_CHOICES, coerce=int)
     nths = MultiCheckboxField(_l("Week of the month"), choices=NTH_CHOICES, coerce=int)
-    monthday = IntegerField(_l("Day of the month"),
-                            validators=[Optional(), NumberRange(min=1, max=31)])
+    monthday = WholeNumberField(_l("Day of the month"), suffixes=("日",),
+                                validators=[Optional(), NumberRange(min=1, max=31)])
     first_date = DateField(_l("First date"), validators=[InputRequired()])
     #: 最終日: no date after this day (e.g. the end of the 年度); empty: the series goes on
     ends_on = DateField(_l("Last date (empty: no end)"), validators=[Optional()])
     start_time = TimeField(_l("Start time"), validators=[InputRequired()])
     end_time = TimeField(_l("End time"), validators=[InputRequired()])
-    signup_opens_days_before = IntegerField(
-        _l("Sign-up opens this many days before (empty: at once)"),
+    signup_opens_days_before = WholeNumberField(
+        _l("Sign-up opens this many days before (empty: at once)"), suffixes=("日前", "日"),
         validators=[Optional(), NumberRange(min=0, max=365)])
-    signup_closes_hours_before = IntegerField(
-        _l("Sign-up closes this many hours before the start"),
+    signup_closes_hours_before = WholeNumberField(
+        _l("Sign-up closes this many hours before the start"), suffixes=("時間前", "時間"),
         validators=[Optional(), NumberRange(min=0, max=1440)], default=0)
     publish = BooleanField(_l("Publish the occurrences"))
     confirm = BooleanField(_l("Yes, also change occurrences that already have sign-ups"))

@@ -106,7 +106,13 @@ def _default_fees() -> list[dict]:
 
 def _fill_fees(form, fees: list[dict]) -> None:
     """Put a fee table into the form's rows. ``row.form.label``: ``row.label`` would be the
-    row's own <label>, not the fee-name field."""
+    row's own <label>, not the fee-name field.
+
+    Every fee gets a row, and one empty row follows for a new fee (up to the table's
+    limit): a fee without a row would be removed by the next save (an event of the API
+    may have more fees than the form's four rows)."""
+    while len(form.fees.entries) < min(len(fees) + 1, form.fees.max_entries):
+        form.fees.append_entry()
     for entry, fee in zip(form.fees.entries, fees, strict=False):
         row = entry.form
         row.code.data, row.label.data, row.amount.data = fee["code"], fee["label"], fee["amount"]
@@ -209,15 +215,16 @@ def event_new():
     return render_template("organizer/event_form.html", form=form, event=None)
 
 
-def _event_data(form: EventForm, fees=()) -> dict:
-    """The form's event; ``fees``: the event's fee categories before this edit."""
+def _event_data(form: EventForm, fees=(), *, placeless: bool = True) -> dict:
+    """The form's event; ``fees``: the event's fee categories before this edit;
+    ``placeless``: the event has no venue yet (``form.venue_data``)."""
     return {
         "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
         "starts_at": _local(form.starts_at.data), "ends_at": _local(form.ends_at.data),
         "signup_opens_at": _local(form.signup_opens_at.data),
         "signup_closes_at": _local(form.signup_closes_at.data),
         "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
-        "fees": form.fee_data(fees), **form.venue_data(),
+        "fees": form.fee_data(fees), **form.venue_data(placeless=placeless),
     }
 
 
@@ -243,7 +250,8 @@ def event_edit(event_id: int):
         return render_template("organizer/event_form.html", form=form, event=event), 409
     needs_confirm = False
     if submitted:
-        data = _event_data(form, [{"code": f.code, "label": f.label} for f in event.fees])
+        data = _event_data(form, [{"code": f.code, "label": f.label} for f in event.fees],
+                           placeless=event.venue_id is None)
         # unticked on a published event, the box takes it back to draft, as the series
         # form does (update_event refuses that once people have signed up)
         data["status"] = (EventStatus.published.value if form.publish.data
@@ -368,8 +376,9 @@ def event_cancel(event_id: int):
 # Series
 
 
-def _series_data(form: SeriesForm, fees=()) -> dict:
-    """The form's series; ``fees``: its fee table before this edit."""
+def _series_data(form: SeriesForm, fees=(), *, placeless: bool = True) -> dict:
+    """The form's series; ``fees``: its fee table before this edit; ``placeless``: the
+    series has no venue yet (``form.venue_data``)."""
     start = datetime.combine(form.first_date.data, form.start_time.data, TOKYO)
     end = datetime.combine(form.first_date.data, form.end_time.data, TOKYO)
     return {
@@ -383,12 +392,12 @@ def _series_data(form: SeriesForm, fees=()) -> dict:
         "ends_on": form.ends_on.data,
         "pattern": recurrence.Pattern(form.pattern.data, weekdays=form.weekdays.data or [],
                                       nths=form.nths.data or [], monthday=form.monthday.data),
-        **form.venue_data(),
+        **form.venue_data(placeless=placeless),
     }
 
 
-def _clean_series(form: SeriesForm, fees=()) -> dict | None:
-    data = _series_data(form, fees)
+def _clean_series(form: SeriesForm, fees=(), *, placeless: bool = True) -> dict | None:
+    data = _series_data(form, fees, placeless=placeless)
     if data["duration_minutes"] <= 0:
         form.end_time.errors = list(form.end_time.errors) + [_("The end must be after the start.")]
         return None
@@ -446,7 +455,8 @@ def series_edit(series_id: int):
     if request.method == "GET":
         _fill_series_form(form, series)
     if form.validate_on_submit() and (
-            cleaned := _clean_series(form, series.fee_template or [])) is not None:
+            cleaned := _clean_series(form, series.fee_template or [],
+                                     placeless=series.venue_id is None)) is not None:
         try:
             result = services.update_series(
                 db.session, current_user, series, cleaned, now=utcnow(),
