@@ -32,7 +32,7 @@ from gathering.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gathering.events.models import Event, EventStatus, FeeBasis
 from gathering.extensions import lock_for_write
 from gathering.fees.models import CashCount, Payment, PaymentMethod, Receipt
-from gathering.formatting import format_day
+from gathering.formatting import format_day, format_yen
 from gathering.i18n import current_lang
 from gathering.japanese import normalize_name, normalize_text
 from gathering.rsvp.models import Attendee, Registration, RegistrationStatus
@@ -381,12 +381,19 @@ def receive_cash(session, registration: Registration, handed_over: int, *,
                           nonce=nonce, cash_tendered=handed_over, now=now)
 
 
-def _locked_balance(session, registration: Registration) -> int:
-    """The party's balance, read once its row is locked: the door (or another page) may
-    take cash for this party at the same time, and the second must see the first's row."""
+def _lock_party(session, registration: Registration) -> None:
+    """Lock the party's row before a ledger row is decided on what it holds: the door, the
+    money page and the API may record cash, a waiver or a refund for this party at the
+    same time, and the second must see the first's row (a waiver and cash together never
+    beyond the fee, two refunds never beyond what was paid)."""
     if lock_for_write(session):
         session.execute(sa.select(Registration.id).where(Registration.id == registration.id)
                         .with_for_update())
+
+
+def _locked_balance(session, registration: Registration) -> int:
+    """The party's balance, read once its row is locked (``_lock_party``)."""
+    _lock_party(session, registration)
     return balance(session, registration)
 
 
@@ -469,7 +476,7 @@ def waive(session, registration: Registration, amount: int | None = None, *, rea
                                fields={"reason": [_l("Please give the reason for the waiver.")]},
                                code="reason_required")
     _refuse_cancelled(registration)
-    owed = balance(session, registration)
+    owed = _locked_balance(session, registration)
     if amount is None:
         if owed <= 0:
             raise Conflict(_l("Nothing is owed."), code="nothing_owed")
@@ -477,7 +484,8 @@ def waive(session, registration: Registration, amount: int | None = None, *, rea
     _check_amount(amount)
     if amount > owed:
         raise Conflict(_l("You can waive at most %(amount)s, what is still owed.",
-                          amount=f"{max(owed, 0):,}"), code="waiver_exceeds_balance")
+                          amount=format_yen(max(owed, 0), current_lang())),
+                       code="waiver_exceeds_balance")
     payment = Payment(registration_id=registration.id, event_id=registration.event_id,
                       amount=amount, method=PaymentMethod.waived.value, reason=reason,
                       nonce=nonce, recorded_by_id=user.id if user else None,
@@ -503,10 +511,12 @@ def record_refund(session, registration: Registration, amount: int, method: str 
     _check_amount(amount)
     reason = _text(reason, MAX_REASON, "reason")
     reference = _text(reference, MAX_REFERENCE, "reference")
+    _lock_party(session, registration)
     refundable = received(session, registration)
     if amount > refundable:
-        raise Conflict(_l("A refund cannot be more than what was paid (%(amount)s yen).",
-                          amount=f"{max(refundable, 0):,}"), code="refund_exceeds_paid")
+        raise Conflict(_l("A refund cannot be more than what was paid (%(amount)s).",
+                          amount=format_yen(max(refundable, 0), current_lang())),
+                       code="refund_exceeds_paid")
     payment = Payment(registration_id=registration.id, event_id=registration.event_id,
                       amount=-amount, method=str(method), is_refund=True, reason=reason,
                       reference=reference, nonce=nonce,

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from gathering.accounts.models import User
+from gathering.errors import GatheringError
 from gathering.extensions import db
 from gathering.fees import services as fees
 from gathering.fees.models import Payment, Receipt
@@ -80,3 +81,55 @@ def test_the_same_tap_from_several_devices_records_one_payment(app, cafeteria, m
     payment_ids = _run_together(app, tap, list(range(THREADS)))
     assert len(set(payment_ids)) == 1
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
+
+
+def _outcomes(app, work, count):
+    """What each of ``count`` simultaneous calls of ``work(i)`` did: "ok" or its code."""
+    def one(i):
+        try:
+            work(i)
+        except GatheringError as exc:
+            return exc.code
+        return "ok"
+
+    return _run_together(app, one, list(range(count)))
+
+
+def test_waivers_at_once_never_waive_more_than_is_owed(app, cafeteria, make_registration,
+                                                       admit, now, organizer):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    reg_id, user_id = reg.id, organizer.id
+    db.session.commit()
+
+    def waive(i):
+        reg = db.session.get(Registration, reg_id)
+        fees.waive(db.session, reg, 300, reason="生活保護", nonce=f"waiver-{i}",
+                   user=db.session.get(User, user_id), now=now)
+
+    outcomes = _outcomes(app, waive, THREADS)
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) == {"ok", "waiver_exceeds_balance"}
+    waived = db.session.scalar(sa.select(sa.func.sum(Payment.amount)).where(
+        Payment.registration_id == reg_id, Payment.method == "waived"))
+    assert waived == 300
+
+
+def test_refunds_at_once_never_pay_back_more_than_was_paid(app, cafeteria, make_registration,
+                                                           admit, now, organizer):
+    reg, _ = make_registration(cafeteria, people=("adult",))
+    admit(reg, now)
+    fees.record_payment(db.session, reg, 300, "cash", now=now)
+    reg_id, user_id = reg.id, organizer.id
+    db.session.commit()
+
+    def refund(i):
+        reg = db.session.get(Registration, reg_id)
+        fees.record_refund(db.session, reg, 300, nonce=f"refund-{i}",
+                           user=db.session.get(User, user_id), now=now)
+
+    outcomes = _outcomes(app, refund, THREADS)
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) == {"ok", "refund_exceeds_paid"}
+    assert db.session.scalar(sa.select(sa.func.sum(Payment.amount)).where(
+        Payment.registration_id == reg_id)) == 0

@@ -124,3 +124,19 @@ def test_once_paid_the_box_offers_the_receipt_then_says_it_was_issued(
     assert issued % format_day(receipt.issued_on, lang) in box and receipt.number in box
     assert show in box and f'href="/r/{token}/receipt/view"' in box
     assert paid not in box
+
+
+@pytest.mark.parametrize(("lang", "waiver", "refund"), [
+    ("en", "You can waive at most ¥0, what is still owed.",
+     "A refund cannot be more than what was paid (¥300)."),
+    ("ja", "免除できるのは未払いの0円までです。", "返金は支払われた金額（300円）より多くできません。")])
+def test_waiver_and_refund_refusals_write_yen_in_the_pages_language(app, browns, organizer,
+                                                                    lang, waiver, refund):
+    reg, _ = browns
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        with pytest.raises(fees.Conflict) as waived:
+            fees.waive(db.session, reg, 100, reason="免除", user=organizer)
+        assert str(waived.value.message) == waiver
+        with pytest.raises(fees.Conflict) as refunded:
+            fees.record_refund(db.session, reg, 500, user=organizer)
+        assert str(refunded.value.message) == refund
