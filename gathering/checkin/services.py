@@ -128,10 +128,17 @@ def get_event_for_door(session, event_id: int, user: User) -> Event:
     return events.get_event_for_user(session, event_id, user, staff=True)
 
 
-def _validate_party(reg: Registration, event: Event) -> None:
-    """The refusals shared by admission and the door screen, in a stable order."""
+def check_event_of(reg: Registration, event: Event) -> None:
+    """The ticket is for this door's event, or CheckinRefused ``wrong_event`` naming its
+    date: nothing of another date is done at this door (its cash would be counted in
+    another event's till)."""
     if reg.event_id != event.id:
         _refuse("wrong_event", _wrong_event_message(reg, event), other_event_id=reg.event_id)
+
+
+def _validate_party(reg: Registration, event: Event) -> None:
+    """The refusals shared by admission and the door screen, in a stable order."""
+    check_event_of(reg, event)
     if event.is_cancelled:
         _refuse("event_cancelled", _l("This event is cancelled."))
     if reg.ticket_revoked_at is not None:

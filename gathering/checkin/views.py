@@ -240,6 +240,7 @@ def _tendered() -> int:
 @limiter.limit(_checkin_limit)
 def cash(token: str):
     def work(user, event, reg):
+        services.check_event_of(reg, event)  # the page offers no cash for another date
         tendered = _tendered()
         payment, change = services.take_cash(
             db.session, reg, tendered, user=user,

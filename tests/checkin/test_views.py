@@ -465,3 +465,21 @@ def test_the_resident_opening_their_ticket_sees_its_code(client, door, make_regi
     page = client.get(f"/c/{reg.ticket_token}").get_data(as_text=True)
     assert "キャンセルされています" in page and "data:image/png" not in page
     assert "受付でこの画面を見せてください" not in page
+
+
+def test_no_cash_is_taken_at_the_door_of_another_date(client, auth, door, make_event,
+                                                      make_registration):
+    """A ticket of another date (a family come on the wrong day) is refused, and its fee
+    is not offered or taken here: it would be counted in the other date's till."""
+    other = make_event(door.branch, fee_basis="registered")
+    reg, _ = make_registration(other, people=("adult",))
+    auth.login(door.volunteer)
+    own = _text(client.get(f"/c/{reg.ticket_token}"))  # at its own date's door: offered
+    assert f'/c/{reg.ticket_token}/cash' in own
+    page = _text(client.get(f"/c/{reg.ticket_token}?event={door.event.id}"))
+    assert 'data-code="wrong_event"' in page and "/cash" not in page
+    response = client.post(f"/c/{reg.ticket_token}/cash?event={door.event.id}",
+                           data={"tendered": "300", "nonce": "n1"})
+    assert response.status_code == 302
+    assert "このチケットは別の日（" in _text(client.get(response.headers["Location"]))
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
