@@ -39,7 +39,8 @@ def normalize_name(value: str | None) -> str:
 def to_katakana(value: str | None) -> str:
     """フリガナ as stored: full-width katakana, whether typed in hiragana, katakana or ｶﾀｶﾅ."""
     text = normalize_name(value)  # NFKC already makes half-width kana full-width
-    return jaconv.hira2kata(text)
+    # ジャン＝ポール: NFKC turns the full-width ＝ into "=", katakana writes it ゠
+    return jaconv.hira2kata(text).replace("=", "゠")
 
 
 def to_hiragana(value: str | None) -> str:
@@ -91,12 +92,13 @@ def search_key(value: str | None) -> str:
 def normalize_phone(value: str | None) -> str:
     """Digits only, as typed in Japan (0 prefix kept); "" if nothing was typed.
 
-    Full-width digits and any hyphen-like character are accepted; +81 becomes 0.
+    Full-width digits, any hyphen-like character and dots (090.1234.5678) are accepted;
+    +81 becomes 0.
     """
     text = normalize_text(value)
     for dash in _DASHES:
         text = text.replace(dash, "")
-    text = re.sub(r"[\s()（）]", "", text)
+    text = re.sub(r"[\s()（）.]", "", text)
     if text.startswith("+81"):
         text = "0" + text[3:]
     return text

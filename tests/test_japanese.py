@@ -16,6 +16,8 @@ from gathering import japanese as jp
     ("(03) 1234-5678", "0312345678", "03-1234-5678"),
     ("0166-12-3456", "0166123456", "0166-12-3456"),
     ("0120-123-456", "0120123456", "0120-123-456"),
+    ("090.1234.5678", "09012345678", "090-1234-5678"),  # written with dots
+    ("０９０．１２３４．５６７８", "09012345678", "090-1234-5678"),
 ])
 def test_phone_numbers_are_normalised_validated_and_shown_the_japanese_way(typed, digits, shown):
     assert jp.normalize_phone(typed) == digits
@@ -48,6 +50,10 @@ def test_format_phone_leaves_foreign_or_empty_numbers_alone():
     ("ﾔﾏﾀﾞ", "ヤマダ"),
     ("ヤマダ", "ヤマダ"),
     ("  やまだ　はなこ ", "ヤマダ ハナコ"),
+    ("ジャン＝ポール", "ジャン゠ポール"),  # the full-width ＝ of foreign names, NFKC's "="
+    ("じゃん=ぽーる", "ジャン゠ポール"),
+    ("ジャン゠ポール", "ジャン゠ポール"),
+    ("マリア・テレサ", "マリア・テレサ"),
 ])
 def test_furigana_is_stored_as_full_width_katakana(typed, stored):
     assert jp.to_katakana(typed) == stored
