@@ -8,8 +8,9 @@ What it does, in order:
 2. `flask db upgrade`, `flask seed-scale` (scale data), a volunteer with `create-user` and a
    bearer token with `create-token`, and the benchmark's own events (bench/fixtures.py).
 3. gunicorn with BENCH_WORKERS sync workers, APP_ENV=production and rate limits off,
-   serving bench/bare_app.py, then the app, then bench/bare_app.py again; wrk with
-   BENCH_CONNECTIONS connections for BENCH_DURATION seconds a row.
+   serving bench/bare_app.py (its bare route, and its bare write: the database's own cost),
+   then the app, then bench/bare_app.py again; wrk with BENCH_CONNECTIONS connections for
+   BENCH_DURATION seconds a row.
 4. One table: requests/s, p50/p95/p99, errors, the ratio to the bare route (the faster of
    its two runs) and the target.
 
@@ -204,12 +205,25 @@ def ensure_wrk() -> None:
 # The run
 
 
-def measure_bare(env: dict, tmp: Path) -> Row:
+def measure_bare(env: dict, tmp: Path, write_url: str | None = None) -> tuple[Row, Row | None]:
+    """The bare route; with ``write_url``, also the bare write on that database (see
+    bench/bare_app.py), returned second (else None)."""
+    if write_url:
+        from bench.bare_app import create_tables
+
+        create_tables(write_url)
+        env = dict(env, BENCH_WRITE_DATABASE_URL=write_url)
     with gunicorn(env, "bench.bare_app:app", tmp, "/") as base:
         wrk(base + "/", duration=min(2, DURATION))  # warm-up
         bare = Row("GET bare Flask 'hello'")
         bare.result = wrk(base + "/")
-    return bare
+        written = None
+        if write_url:
+            written = Row("POST bare write (yardstick)", "yardstick")
+            written.result = wrk(base + "/write", "write.lua")
+            written.notes.append("Flask + SQLAlchemy Core, UPDATE and INSERT in one "
+                                 "transaction: what the database alone allows")
+    return bare, written
 
 
 def measure(base: str, fx: dict, token: str, tokens_file: Path) -> list[Row]:
@@ -381,11 +395,13 @@ def main() -> None:
 
         log(f"bare Flask route: {WORKERS} sync workers, {CONNECTIONS} connections, "
             f"{DURATION} s a row")
-        before = measure_bare(env, tmp)
-        log(f"bare: {before.rps:.0f} req/s; now the app")
+        # SQLite: a file of its own, so the app's database is left as seeded
+        write_url = db_url if schema else f"sqlite:///{tmp / 'yardstick.sqlite3'}"
+        before, written = measure_bare(env, tmp, write_url)
+        log(f"bare: {before.rps:.0f} req/s, bare write {written.rps:.0f} req/s; now the app")
         with gunicorn(env, "wsgi:app", tmp, "/healthz") as base:
             rows = measure(base, fx, token, tokens_file)
-        after = measure_bare(env, tmp)
+        after, _ = measure_bare(env, tmp)
         log(f"bare again: {after.rps:.0f} req/s")
         # A hiccup of the machine during one bare run would flatter every ratio: they are
         # taken against the faster of the two runs, one before the app and one after it.
@@ -405,6 +421,8 @@ def main() -> None:
             if row.kind == "checkin" and row.result:
                 row.notes.append(f"{verified['checked_in']} people admitted, "
                                  f"{verified['checkin_rows']} log rows")
+            if row.kind in ("signup", "checkin") and row.result and written.rps:
+                row.notes.append(f"{row.rps / written.rps:.0%} of the bare write")
         judge(rows, bare.rps, verified)
         print()
         print(f"Tsudoi benchmark — {db_label}; {platform.node()}: {os.cpu_count()} cores, "
@@ -415,7 +433,7 @@ def main() -> None:
               f"(above the number of cores, other work shared the machine: trust the ratios "
               f"more than the absolute numbers)")
         print()
-        print(table([bare, *rows], bare.rps))
+        print(table([bare, written, *rows], bare.rps))
         print()
         log(f"done in {time.monotonic() - started:.0f} s")
     finally:
