@@ -365,13 +365,9 @@ def receive_cash(session, registration: Registration, handed_over: int, *,
     nonce_reused) or Forbidden.
     """
     nonce = _check_nonce(nonce)
-    existing = _replay(session, nonce, registration)
+    existing, owed = _cash_owed(session, registration, handed_over, user=user, nonce=nonce)
     if existing is not None:
         return existing
-    _authorize(registration, user, manage=False)
-    _check_amount(handed_over)
-    _refuse_cancelled(registration)
-    owed = _locked_balance(session, registration)
     if handed_over <= owed:
         return record_payment(session, registration, handed_over, PaymentMethod.cash.value,
                               user=user, nonce=nonce, now=now)
@@ -389,6 +385,20 @@ def _lock_party(session, registration: Registration) -> None:
     if lock_for_write(session):
         session.execute(sa.select(Registration.id).where(Registration.id == registration.id)
                         .with_for_update())
+
+
+def _cash_owed(session, registration: Registration, amount, *, user, nonce: str | None
+               ) -> tuple[Payment | None, int]:
+    """What cash handed over is checked against: the first row of a nonce sent before
+    (then nothing else is checked), else the balance, once the staff member, the amount
+    and the sign-up have been checked and the party's row locked."""
+    existing = _replay(session, nonce, registration)
+    if existing is not None:
+        return existing, 0
+    _authorize(registration, user, manage=False)
+    _check_amount(amount)
+    _refuse_cancelled(registration)
+    return None, _locked_balance(session, registration)
 
 
 def _locked_balance(session, registration: Registration) -> int:
@@ -436,13 +446,9 @@ def record_cash(session, registration: Registration, amount: int, *, user=None,
     (exceeds_balance, nothing_owed, cancelled, event_cancelled, nonce_reused) or Forbidden.
     """
     nonce = _check_nonce(nonce)
-    existing = _replay(session, nonce, registration)
+    existing, owed = _cash_owed(session, registration, amount, user=user, nonce=nonce)
     if existing is not None:
         return existing
-    _authorize(registration, user, manage=False)
-    _check_amount(amount)
-    _refuse_cancelled(registration)
-    owed = _locked_balance(session, registration)
     if amount > owed:
         raise cash_beyond_balance(owed, amount, field_name=None)
     return record_payment(session, registration, amount, PaymentMethod.cash.value, user=user,
