@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import rrulestr
 
@@ -125,6 +125,18 @@ def occurrences(rule: str, first_start: datetime, start: datetime, until: dateti
     return [
         d.replace(tzinfo=TOKYO).astimezone(UTC) for d in ruleset.between(lo, hi, inc=True)
     ]
+
+
+def span_minutes(day: date, start: time, end: time) -> int:
+    """Minutes from ``start`` to ``end`` on ``day`` in Tokyo, as an organizer writes the
+    times of a date: an end before the start is on the next day (18:00〜0:00, 22:00〜2:00),
+    as one-off events may end after midnight. The same time twice is 0 (refused as an end
+    not after the start): far likelier a slip than a date lasting a whole day."""
+    begins = datetime.combine(day, start, TOKYO)
+    ends = datetime.combine(day, end, TOKYO)
+    if ends < begins:
+        ends += timedelta(days=1)
+    return int((ends - begins).total_seconds() // 60)
 
 
 def bounded(until: datetime, last_day: date | None) -> datetime:

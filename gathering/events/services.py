@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm.util import identity_key
 
 from gathering.accounts.models import Branch, User
@@ -43,6 +44,9 @@ MAX_CAPACITY = 100_000
 MAX_FEE = 1_000_000
 MAX_FEES = 20
 MAX_DURATION = timedelta(days=14)
+#: how long one date of a series lasts, in minutes (a series' end may be after midnight)
+MIN_SERIES_MINUTES = 15
+MAX_SERIES_MINUTES = 24 * 60
 EARLIEST = datetime(2000, 1, 1, tzinfo=TOKYO)
 LATEST = datetime(2100, 1, 1, tzinfo=TOKYO)
 
@@ -292,6 +296,30 @@ def registrations_count(session, event: Event) -> int:
             Registration.event_id == event.id, Registration.status != "cancelled"
         )
     ) or 0
+
+
+def fits_in_all(event: Event, people: int) -> bool:
+    """Whether a party of ``people`` fits in the event's seats in all (no limit: always).
+    A waiting party that does not can never move up, however many cancel."""
+    return event.capacity is None or people <= event.capacity
+
+
+def count_waiting_too_large(session, events: list[Event]) -> int:
+    """How many waiting parties of ``events`` have more people than their event's seats
+    in all: a capacity lowered below them leaves them waiting for ever (promote_waitlist
+    skips a party that does not fit), so the organizer is to contact them. One query."""
+    from gathering.rsvp.models import Attendee, Registration
+
+    limited = {e.id: e.capacity for e in events if e.capacity is not None}
+    if not limited:
+        return 0
+    sizes = session.execute(
+        sa.select(Registration.event_id, sa.func.count(Attendee.id))
+        .join(Attendee, Attendee.registration_id == Registration.id)
+        .where(Registration.event_id.in_(limited), Registration.status == "waitlisted",
+               Attendee.cancelled_at.is_(None))
+        .group_by(Registration.id, Registration.event_id))
+    return sum(1 for event_id, people in sizes if people > limited[event_id])
 
 
 # ---------------------------------------------------------------------------------------
@@ -784,8 +812,7 @@ def clean_series_data(data: dict) -> dict:
         errors.setdefault("kind", []).append(_l("Unknown kind of event."))
     out["kind"] = data.get("kind")
     out["starts_at"] = _aware(data.get("starts_at"), "starts_at", errors, required=True)
-    out["duration_minutes"] = _int(data.get("duration_minutes"), "duration_minutes", errors,
-                                   15, 24 * 60, allow_none=False)
+    out["duration_minutes"] = _series_minutes(data.get("duration_minutes"), errors)
     out["capacity"] = _capacity(data.get("capacity"), errors)
     out["fees"] = clean_fees(data.get("fees"), errors)
     out["status"] = data.get("status") or EventStatus.draft.value
@@ -828,6 +855,31 @@ def clean_series_data(data: dict) -> dict:
         if not first:
             raise ValidationFailed(fields={"pattern": [_l("This pattern has no dates.")]})
     return out
+
+
+def _series_minutes(value, errors: dict) -> int | None:
+    """How long each date of a series lasts: MIN_SERIES_MINUTES to MAX_SERIES_MINUTES. The
+    refusal says it is the length of a date, in minutes, and how long these times make it
+    (a bare "between 15 and 1440" names neither)."""
+    minutes = _int(value, "duration_minutes", errors, -MAX_SERIES_MINUTES * 100,
+                   MAX_SERIES_MINUTES * 100, allow_none=False)
+    if minutes is None:
+        return None
+    if minutes <= 0:
+        errors.setdefault("duration_minutes", []).append(_l("The end must be after the start."))
+        return None
+    if minutes < MIN_SERIES_MINUTES:
+        errors.setdefault("duration_minutes", []).append(lazy_ngettext(
+            "Each date must last at least %(min)d minutes; with these times it lasts "
+            "%(num)d minute.",
+            "Each date must last at least %(min)d minutes; with these times it lasts "
+            "%(num)d minutes.", minutes, min=MIN_SERIES_MINUTES))
+        return None
+    if minutes > MAX_SERIES_MINUTES:
+        errors.setdefault("duration_minutes", []).append(_l(
+            "Each date lasts at most %(hours)d hours.", hours=MAX_SERIES_MINUTES // 60))
+        return None
+    return minutes
 
 
 def _occurrence_fields(series: Series, start: datetime) -> dict:

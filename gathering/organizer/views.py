@@ -256,7 +256,7 @@ def event_edit(event_id: int):
         # form does (update_event refuses that once people have signed up)
         data["status"] = (EventStatus.published.value if form.publish.data
                           else EventStatus.draft.value)
-        old_times = (event.starts_at, event.ends_at)
+        old_times, old_capacity = (event.starts_at, event.ends_at), event.capacity
         was_published, was_over = event.is_published, event.ends_at <= utcnow()
         try:
             cleaned = services.clean_event_data(data)
@@ -284,10 +284,28 @@ def event_edit(event_id: int):
             if not was_over and event.ends_at <= utcnow():
                 flash(_("This event is already over: it is not listed for residents and "
                         "nobody can sign up. If the date is wrong, correct it."), "warning")
+            if event.capacity != old_capacity:
+                _flash_waiting_too_large(services.count_waiting_too_large(db.session, [event]),
+                                         event.capacity)
             return redirect(url_for("organizer.event", event_id=event.id))
     # a box ticked stays shown while another field still needs fixing
     return render_template("organizer/event_form.html", form=form, event=event,
                            needs_confirm=needs_confirm or bool(form.confirm.data))
+
+
+def _flash_waiting_too_large(parties: int, seats: int | None) -> None:
+    """Say how many waiting parties a smaller capacity left larger than the seats in all:
+    the edit stands, but nobody cancelling can ever make room for them."""
+    if not parties:
+        return
+    flash(ngettext(
+        "%(num)d party on the waiting list has more people than the %(seats)d seats of "
+        "this event in all, so it can never move up. Please contact it (the sign-up list "
+        "has the number), or give the event more seats.",
+        "%(num)d parties on the waiting list have more people than the %(seats)d seats of "
+        "this event in all, so they can never move up. Please contact them (the sign-up "
+        "list has their numbers), or give the event more seats.", parties, seats=seats),
+        "warning")
 
 
 def _moved_into_past_warning(parties: int) -> str:
@@ -380,10 +398,11 @@ def _series_data(form: SeriesForm, fees=(), *, placeless: bool = True) -> dict:
     """The form's series; ``fees``: its fee table before this edit; ``placeless``: the
     series has no venue yet (``form.venue_data``)."""
     start = datetime.combine(form.first_date.data, form.start_time.data, TOKYO)
-    end = datetime.combine(form.first_date.data, form.end_time.data, TOKYO)
     return {
         "title": form.title.data, "kind": form.kind.data, "description": form.description.data,
-        "starts_at": start, "duration_minutes": int((end - start).total_seconds() // 60),
+        # an end at or before the start is the next day's (22:00〜2:00)
+        "starts_at": start, "duration_minutes": recurrence.span_minutes(
+            form.first_date.data, form.start_time.data, form.end_time.data),
         "capacity": form.capacity.data, "fee_basis": form.fee_basis.data,
         "fees": form.fee_data(fees),
         "status": EventStatus.published.value if form.publish.data else "draft",
@@ -398,12 +417,13 @@ def _series_data(form: SeriesForm, fees=(), *, placeless: bool = True) -> dict:
 
 def _clean_series(form: SeriesForm, fees=(), *, placeless: bool = True) -> dict | None:
     data = _series_data(form, fees, placeless=placeless)
-    if data["duration_minutes"] <= 0:
-        form.end_time.errors = list(form.end_time.errors) + [_("The end must be after the start.")]
-        return None
     try:
         return services.clean_series_data(data)
     except ValidationFailed as exc:
+        # the form asks for the length of a date as its end time: say it there
+        if "duration_minutes" in exc.fields:
+            exc.fields["end_time"] = [*exc.fields.get("end_time", []),
+                                      *exc.fields.pop("duration_minutes")]
         _apply_field_errors(form, exc)
         return None
 
@@ -454,6 +474,7 @@ def series_edit(series_id: int):
     booked_dates: list[Event] = []
     if request.method == "GET":
         _fill_series_form(form, series)
+    old_capacity = series.capacity
     if form.validate_on_submit() and (
             cleaned := _clean_series(form, series.fee_template or [],
                                      placeless=series.venue_id is None)) is not None:
@@ -485,6 +506,9 @@ def series_edit(series_id: int):
                     removed=result["removed"], cancelled=result["cancelled"]), "success")
             _tell_cancelled_dates(result["cancelled_events"])
             _tell_moved_dates(result["promoted"], result["moved_events"])
+            if series.capacity != old_capacity:
+                _flash_series_waiting_too_large(services.count_waiting_too_large(
+                    db.session, services.affected_occurrences(db.session, series, utcnow())))
             return redirect(url_for("organizer.series", series_id=series.id))
     return render_template("organizer/series_form.html", form=form, series=series,
                            needs_confirm=needs_confirm, booked_dates=booked_dates)
@@ -509,6 +533,19 @@ def _tell_cancelled_dates(cancelled: list[Event]) -> None:
                        "%(num)d parties signed up for the cancelled dates could not be told "
                        "by e-mail: please phone them (each date's sign-up list has their "
                        "numbers).", unreachable), "warning")
+
+
+def _flash_series_waiting_too_large(parties: int) -> None:
+    """As _flash_waiting_too_large, for the dates a series edit gave fewer seats."""
+    if parties:
+        flash(ngettext(
+            "%(num)d party waiting for a date of this series has more people than that "
+            "date's seats in all, so it can never move up. Please contact it (the date's "
+            "sign-up list has the number), or give the date more seats.",
+            "%(num)d parties waiting for dates of this series have more people than their "
+            "date's seats in all, so they can never move up. Please contact them (each "
+            "date's sign-up list has their numbers), or give those dates more seats.",
+            parties), "warning")
 
 
 def _flash_moved(mailed: int, unreachable: int) -> None:

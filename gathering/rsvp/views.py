@@ -256,6 +256,9 @@ def manage(token: str):
         changes_until=events.signup_closes(event) if active and state == "open" else None,
         changes_closed=active and state == "closed",
         can_cancel=_can_cancel(reg, now),
+        # seats lowered below the party after it joined the waiting list: it never moves up
+        too_large_to_move_up=(reg.status == RegistrationStatus.waitlisted
+                              and not events.fits_in_all(event, reg.party_size)),
         cancel_form=forms.CancelForm())
 
 
@@ -460,6 +463,7 @@ def organizer_cancel(event_id: int, registration_id: int):
         abort(404)
     if not forms.CancelForm().validate():
         abort(400)
+    was_waiting = reg.status == RegistrationStatus.waitlisted
     try:
         change = services.cancel_registration(db.session, reg, now=utcnow())
     except GatheringError as exc:
@@ -467,8 +471,12 @@ def organizer_cancel(event_id: int, registration_id: int):
         flash(str(exc.message), "error")
     else:
         db.session.commit()
-        flash(_("The sign-up of %(name)s is cancelled.", name=reg.name_in(current_lang())),
-              "success")
+        if was_waiting:  # it held no seats: there are none to give on
+            flash(_("The sign-up of %(name)s, on the waiting list, is cancelled. It held no "
+                    "seats.", name=reg.name_in(current_lang())), "success")
+        else:
+            flash(_("The sign-up of %(name)s is cancelled.", name=reg.name_in(current_lang())),
+                  "success")
         if change.promoted:
             flash(ngettext("%(num)d waiting party moved up.", "%(num)d waiting parties moved up.",
                            len(change.promoted)), "success")

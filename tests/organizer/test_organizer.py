@@ -223,7 +223,7 @@ def series_form(branch_id, first: date, **overrides):
     ({"nths": []}, "くり返しの設定を正しく選んでください。"),
     ({"pattern": "yearly"}, ""),
     ({"pattern": "monthly_day", "monthday": "32"}, ""),
-    ({"end_time": "10:00"}, "終わりは始まりより後にしてください。"),
+    ({"end_time": "11:10"}, "1回の長さは15分以上にしてください（この時刻では10分です）。"),
     ({"first_date": "2026-02-30"}, ""),
     ({"weekdays": ["9"]}, ""),
     ({"signup_opens_days_before": "0", "signup_closes_hours_before": "48"},
