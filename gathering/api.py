@@ -11,12 +11,14 @@ from __future__ import annotations
 import importlib
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gathering.accounts.models import ApiToken
 from gathering.errors import GatheringError, NulCharacter
 from gathering.errors_http import json_error
 from gathering.extensions import csrf, db
@@ -73,6 +75,9 @@ def _authenticate():
             raise ApiError(_l("The token is not valid."), code="unauthorized", status=401)
         g.api_user = user
         g.api_auth = "bearer"
+        # whether the lookup wrote the token's last use (at most every TOKEN_USE_PRECISION;
+        # only changed rows are walked, no statement): see _record_token_use
+        g.api_token_used = any(isinstance(o, ApiToken) for o in db.session.dirty)
         return None
     if current_user.is_authenticated:
         g.api_user = current_user._get_current_object()
@@ -85,6 +90,30 @@ def _authenticate():
                                   "elsewhere. Reload the page and try again."),
                                code="csrf_failed") from None
     return None
+
+
+@bp.after_request
+def _record_token_use(response):
+    """Commit a bearer token's last use on a read that succeeded.
+
+    A write commits it with its own transaction; a read commits nothing, so a partner site
+    that only reads would be shown "never used" by ``list-tokens``, and revoked as a dead
+    token. The row changes at most every TOKEN_USE_PRECISION, so nearly every read passes
+    here without a statement. The door's routes are left as tuned: a phone's scans commit
+    its token's use.
+    """
+    if (not g.get("api_token_used") or request.method not in ("GET", "HEAD")
+            or response.status_code >= 400
+            or getattr(current_app.view_functions.get(request.endpoint), "__module__", "")
+            == "gathering.checkin.api"):
+        return response
+    g.api_token_used = False
+    try:
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:  # a busy database: the read is answered all the same
+        db.session.rollback()
+        current_app.logger.warning("Could not record an API token's last use", exc_info=True)
+    return response
 
 
 def api_user():

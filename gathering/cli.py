@@ -220,8 +220,15 @@ def create_token(email, name):
     user = accounts.get_user_by_email(db.session, email)
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}")
-    token = accounts.create_token(db.session, user, name=name)
+    try:
+        token = accounts.create_token(db.session, user, name=name)
+    except GatheringError as exc:
+        _fail(exc)
     db.session.commit()
+    if not user.is_active:
+        # on standard error: the token stays the last line of standard output (API.md)
+        click.echo(f"Note: {user.email} is inactive, so the API refuses this token until "
+                   f"`flask --app wsgi update-user {user.email} --active`.", err=True)
     click.echo(token)
 
 
@@ -282,13 +289,18 @@ def seed_demo():
     created = seed(db.session, now=utcnow(),
                    months=current_app.config["SERIES_HORIZON_MONTHS"])
     db.session.commit()
-    if created:
-        click.echo("Demo data created.")
-    else:
-        click.echo("The database already has data; nothing changed.")
     from gathering.demo import DEMO_LOGINS
 
-    for role, email, password in DEMO_LOGINS:
+    if created:
+        click.echo("Demo data created.")
+        logins = DEMO_LOGINS
+    else:
+        click.echo("The database already has data; nothing changed.")
+        # only the demo logins that work here: a database of real groups has none, and
+        # one whose demo admin got another password must not be shown the old one
+        logins = [login for login in DEMO_LOGINS
+                  if accounts.authenticate(db.session, login[1], login[2]) is not None]
+    for role, email, password in logins:
         click.echo(f"  {role:<10} {email}  /  {password}")
 
 

@@ -66,7 +66,8 @@ def authenticate(session, email: str, password: str) -> User | None:
 
 def create_user(session, email: str, *, role: str, password: str, name: str = "",
                 branch_slugs: list[str] | tuple[str, ...] = ()) -> User:
-    """Create an account. Raises AccountError for a taken e-mail, bad role or unknown branch."""
+    """Create an account. Raises AccountError for a taken e-mail, bad role, unknown branch
+    or a name longer than MAX_USER_NAME (``too_long``)."""
     email = normalize_email(email)
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()
@@ -77,6 +78,7 @@ def create_user(session, email: str, *, role: str, password: str, name: str = ""
     _check_password(password)
     if get_user_by_email(session, email):
         raise AccountError(_l("This e-mail address already has an account."), code="duplicate")
+    name = _check_name_length(normalize_name(name), MAX_USER_NAME)  # as update_user
     branches = _branches_of(session, branch_slugs)
     if role != Role.admin and not branches:
         raise AccountError(_l("Organizers and volunteers need a branch."), code="branch_required")
@@ -85,6 +87,20 @@ def create_user(session, email: str, *, role: str, password: str, name: str = ""
     session.add(user)
     session.flush()
     return user
+
+
+#: the longest name of an account and of an API token (the columns' lengths)
+MAX_USER_NAME = 120
+MAX_TOKEN_NAME = 120
+
+
+def _check_name_length(name: str, max_len: int) -> str:
+    """``name`` when it fits its column; longer is refused, where PostgreSQL would fail on
+    it and SQLite keep it whole."""
+    if len(name) > max_len:
+        raise AccountError(_l("%(field)s is too long (at most %(max)d characters).",
+                              field="--name", max=max_len), code="too_long")
+    return name
 
 
 def _check_password(password: str) -> None:
@@ -246,7 +262,10 @@ def _token_digest(token: str) -> str:
 
 
 def create_token(session, user: User, name: str = "") -> str:
-    """A new bearer token for ``user``; only its hash is stored, the token is returned once."""
+    """A new bearer token for ``user``; only its hash is stored, the token is returned once.
+    Raises AccountError ``too_long`` for a name beyond MAX_TOKEN_NAME characters."""
+    # kept as typed: revoke-tokens --name finds it by the same text
+    name = _check_name_length(name or "", MAX_TOKEN_NAME)
     token = "tsd_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user=user, token_hash=_token_digest(token), name=name))
     session.flush()

@@ -195,7 +195,10 @@ OPENAPI_SCHEMAS = {
         "properties": {
             "id": {"type": "integer"},
             "event_id": {"type": "integer"},
-            "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
+            "status": {"type": "string", "enum": ["confirmed", "waitlisted", "cancelled"],
+                       "description": "confirmed or waitlisted; the same idempotency_key "
+                                      "sent again answers the sign-up as it stands now, "
+                                      "so cancelled when it was cancelled since"},
             "amount_due": {"type": "integer", "description": "Yen owed now"},
             "amount_expected": {"type": "integer",
                                 "description": "Yen owed if everyone comes"},
