@@ -20,7 +20,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from gathering.accounts.models import ApiToken
 from gathering.errors import GatheringError, NulCharacter
-from gathering.errors_http import json_error
 from gathering.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -190,10 +189,6 @@ def page_args() -> tuple[int, int]:
 
 def paginated(items: list, page: int, per_page: int, total: int):
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
-
-
-def error_response(exc: GatheringError):
-    return json_error(exc.status, exc.code, exc.message, exc.fields)
 
 
 # ---------------------------------------------------------------------------------------

@@ -200,7 +200,8 @@ def create_branch(slug, name, **fields):
 def update_branch(slug, **fields):
     """Change a group's name, region, receipt issuer or contact; options not given stay as
     they are."""
-    branch = db.session.scalar(sa.select(Branch).where(Branch.slug == slug))
+    branch = db.session.scalar(sa.select(Branch).where(
+        Branch.slug == accounts.branch_slug(slug)))
     if branch is None:
         raise click.ClickException(f"No group with the short name {slug}")
     try:

@@ -94,7 +94,10 @@ def register_error_handlers(app) -> None:
 
         db.session.rollback()
         if wants_json():
-            return json_error(exc.status, exc.code, exc.message, exc.fields)
+            response, status = json_error(exc.status, exc.code, exc.message, exc.fields)
+            if status == 401:  # RFC 6750: say how to authenticate
+                response.headers["WWW-Authenticate"] = 'Bearer realm="tsudoi"'
+            return response, status
         return render_template(
             "errors/error.html", status=exc.status, message=str(exc.message)
         ), exc.status

@@ -108,10 +108,15 @@ def _check_password(password: str) -> None:
         raise AccountError(_l("The password must be at least 8 characters."), code="weak_password")
 
 
+def branch_slug(text: str) -> str:
+    """A slug as an operator may type it (ASA, ａｓａ): as create_branch stores it."""
+    return normalize_text(text or "").lower()
+
+
 def _branches_of(session, slugs) -> list[Branch]:
     branches = []
     for slug in slugs:
-        branch = session.scalar(sa.select(Branch).where(Branch.slug == slug))
+        branch = session.scalar(sa.select(Branch).where(Branch.slug == branch_slug(slug)))
         if branch is None:
             raise AccountError(_l("Unknown branch: %(slug)s", slug=slug), code="unknown_branch")
         branches.append(branch)
@@ -146,7 +151,7 @@ def update_user(session, user: User, *, role: str | None = None,
     if branches is not None:
         user.branches = branches
     if name is not None:
-        user.name = normalize_name(name)[:120] or user.name
+        user.name = _check_name_length(normalize_name(name), MAX_USER_NAME) or user.name
     if is_active is not None:
         user.is_active_account = is_active
     session.flush()
@@ -222,7 +227,7 @@ def create_branch(session, slug: str, name: str, *, region: str = "", descriptio
     are shown to residents told to contact the organizers. Raises AccountError
     ``invalid_slug``, ``duplicate_slug``, ``name_required``, ``too_long``,
     ``invalid_phone`` and ``invalid_email``."""
-    slug = normalize_text(slug).lower()
+    slug = branch_slug(slug)
     if not _SLUG_RE.match(slug):
         raise AccountError(_l("A group's short name (slug) is 1 to 60 lower-case letters, "
                               "digits and hyphens, e.g. asahikawa or higashi-kanto."),

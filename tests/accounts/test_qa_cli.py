@@ -85,3 +85,24 @@ def test_create_user_keeps_a_name_as_update_user_does(runner, make_branch):
                                "--name", "  旭川\u3000花子\n"])
     assert made.exit_code == 0, made.output
     assert accounts.get_user_by_email(db.session, "b@example.org").name == "旭川 花子"
+
+
+def test_a_slug_is_found_however_the_operator_types_it(runner):
+    made = runner.invoke(args=["create-branch", "Asa", "あさひ子ども食堂"])
+    assert made.exit_code == 0 and "group asa:" in made.output, made.output
+    user = runner.invoke(args=["create-user", "v@example.jp", "--role", "volunteer",
+                               "--branch", "ASA", "--password", "long-enough-1"])
+    assert user.exit_code == 0, user.output
+    changed = runner.invoke(args=["update-branch", "ａｓａ", "--region", "北海道"])
+    assert changed.exit_code == 0, changed.output
+    assert [b.slug for b in accounts.get_user_by_email(db.session, "v@example.jp").branches] \
+        == ["asa"]
+
+
+def test_update_user_refuses_a_name_longer_than_its_column(runner, make_user):
+    user = make_user("organizer")
+    assert runner.invoke(args=["update-user", user.email, "--name", "山田 花子"]).exit_code == 0
+    result = runner.invoke(args=["update-user", user.email, "--name", "名" * 121])
+    one_line_refusal(result, "120")
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name == "山田 花子"

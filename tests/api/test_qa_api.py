@@ -74,3 +74,11 @@ def test_a_replayed_sign_up_answers_a_status_the_document_declares(client, make_
     status = doc["components"]["schemas"]["SignupResponse"]["properties"]["status"]
     assert again.get_json()["status"] == "cancelled"
     assert again.get_json()["status"] in status["enum"]
+
+
+def test_a_401_says_how_to_authenticate(client):
+    for headers in ({}, {"Authorization": "Bearer tsd_not-a-token"}, {"Authorization": "Basic x"}):
+        response = client.get("/api/v1/events/1/registrations", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="tsudoi"'
+    assert "WWW-Authenticate" not in client.get("/api/v1/events").headers
