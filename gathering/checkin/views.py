@@ -22,7 +22,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from gathering.checkin import services
-from gathering.errors import GatheringError, NotFound
+from gathering.errors import GatheringError, NotFound, ValidationFailed
 from gathering.events.services import get_event, get_event_for_user, list_branch_events
 from gathering.extensions import db, limiter, locks_late
 from gathering.fees import services as fees
@@ -229,11 +229,15 @@ def _tendered() -> int:
     """The yen typed or tapped, or -1 (refused as not an amount). A page sending two
     different amounts (a note button and the typed field of an older page) is refused
     rather than guessed at: either guess may record the wrong cash."""
-    amounts = {re.sub(r"^[¥\\]|円$", "", normalize_text(raw).replace(",", ""))
-               for raw in request.form.getlist("tendered")} - {""}
-    raw = amounts.pop() if len(amounts) == 1 else ""
-    number = _number(raw, 9)
-    return -1 if number is None else number
+    amounts = set()
+    for raw in request.form.getlist("tendered"):
+        if not raw.strip():
+            continue
+        try:  # as every amount people type: １，０００, 1,000円, ¥1000
+            amounts.add(fees.parse_yen(raw, field_name="tendered", allow_zero=True))
+        except ValidationFailed:
+            return -1
+    return amounts.pop() if len(amounts) == 1 else -1
 
 
 @bp.post("/c/<token>/cash")
