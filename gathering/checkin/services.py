@@ -460,9 +460,7 @@ def take_cash(session, reg: Registration, tendered, *, user: User, nonce: str | 
     existing = fees.get_payment_by_nonce(session, nonce, reg)
     if existing is not None:
         return existing, (existing.cash_tendered or existing.amount) - existing.amount
-    if lock_for_write(session):  # two phones taking cash for one party: one at a time
-        session.execute(sa.select(Registration.id).where(Registration.id == reg.id)
-                        .with_for_update())
+    fees.lock_party(session, reg)  # two phones taking cash for one party: one at a time
     owed = fees.balance(session, reg)
     if owed <= 0:
         return None, tendered

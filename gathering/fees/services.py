@@ -377,7 +377,7 @@ def receive_cash(session, registration: Registration, handed_over: int, *,
                           nonce=nonce, cash_tendered=handed_over, now=now)
 
 
-def _lock_party(session, registration: Registration) -> None:
+def lock_party(session, registration: Registration) -> None:
     """Lock the party's row before a ledger row is decided on what it holds: the door, the
     money page and the API may record cash, a waiver or a refund for this party at the
     same time, and the second must see the first's row (a waiver and cash together never
@@ -402,8 +402,8 @@ def _cash_owed(session, registration: Registration, amount, *, user, nonce: str 
 
 
 def _locked_balance(session, registration: Registration) -> int:
-    """The party's balance, read once its row is locked (``_lock_party``)."""
-    _lock_party(session, registration)
+    """The party's balance, read once its row is locked (``lock_party``)."""
+    lock_party(session, registration)
     return balance(session, registration)
 
 
@@ -517,7 +517,7 @@ def record_refund(session, registration: Registration, amount: int, method: str 
     _check_amount(amount)
     reason = _text(reason, MAX_REASON, "reason")
     reference = _text(reference, MAX_REFERENCE, "reference")
-    _lock_party(session, registration)
+    lock_party(session, registration)
     refundable = received(session, registration)
     if amount > refundable:
         raise Conflict(_l("A refund cannot be more than what was paid (%(amount)s).",
