@@ -970,8 +970,9 @@ def update_series(session, user: User, series: Series, data: dict, *, now: datet
     changes unless ``confirm`` is true: raises SeriesChangeNeedsConfirmation listing them.
     Returns counts of what happened (``updated``, ``removed``, ``cancelled``, ``created``)
     and ``cancelled_events``, the occurrences this edit cancelled, whose parties the
-    caller tells after its commit (``gathering.rsvp.mails.notify_event_cancelled``). Dates cancelled before are not
-    affected, so an edit sent again cancels (and tells) nobody twice.
+    caller tells after its commit (``gathering.rsvp.mails.notify_event_cancelled``).
+    Dates cancelled before are not affected, so an edit sent again cancels (and tells)
+    nobody twice.
 
     A larger capacity moves the waiting list up on each date whose seats grew
     (``promoted``: the parties confirmed, mailed by the caller with ``notify_promoted``). A

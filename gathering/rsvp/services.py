@@ -449,7 +449,7 @@ def register(session, event: Event, raw: dict, *, now: datetime,
                "link, we can send it to you again."),
             code="already_registered")
     party = len(cleaned["attendees"])
-    if event.capacity is not None and party > event.capacity and not allow_overbook:
+    if not events.fits_in_all(event, party) and not allow_overbook:
         raise _party_too_large(event)
 
     key = idempotency_key or new_token()
@@ -725,7 +725,7 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
                           "longer be changed here. Please ask the organizers at the door."),
                        code="checked_in")
     delta = len(added) - len(removed)
-    if delta > 0 and event.capacity is not None and len(cleaned["attendees"]) > event.capacity:
+    if delta > 0 and not events.fits_in_all(event, len(cleaned["attendees"])):
         # a waiting party grown past the seats in all would wait for ever ("you move up
         # automatically" would never come true); a confirmed one is told the same
         raise _party_too_large(event)
