@@ -98,13 +98,11 @@ def _record_token_use(response):
     A write commits it with its own transaction; a read commits nothing, so a partner site
     that only reads would be shown "never used" by ``list-tokens``, and revoked as a dead
     token. The row changes at most every TOKEN_USE_PRECISION, so nearly every read passes
-    here without a statement. The door's routes are left as tuned: a phone's scans commit
-    its token's use.
+    here without a statement. Writes (a door phone's scans among them) commit it
+    themselves and are left alone.
     """
     if (not g.get("api_token_used") or request.method not in ("GET", "HEAD")
-            or response.status_code >= 400
-            or getattr(current_app.view_functions.get(request.endpoint), "__module__", "")
-            == "gathering.checkin.api"):
+            or response.status_code >= 400):
         return response
     g.api_token_used = False
     try:
