@@ -74,9 +74,11 @@ def _authenticate():
             raise ApiError(_l("The token is not valid."), code="unauthorized", status=401)
         g.api_user = user
         g.api_auth = "bearer"
-        # whether the lookup wrote the token's last use (at most every TOKEN_USE_PRECISION;
-        # only changed rows are walked, no statement): see _record_token_use
-        g.api_token_used = any(isinstance(o, ApiToken) for o in db.session.dirty)
+        # the token's last use when the lookup changed it (at most every
+        # TOKEN_USE_PRECISION; only changed rows are walked, no statement): _record_token_use
+        # writes it whatever the answer
+        used = next((o for o in db.session.dirty if isinstance(o, ApiToken)), None)
+        g.api_token_use = (used.id, used.last_used_at) if used is not None else None
         return None
     if current_user.is_authenticated:
         g.api_user = current_user._get_current_object()
@@ -93,21 +95,32 @@ def _authenticate():
 
 @bp.after_request
 def _record_token_use(response):
-    """Commit a bearer token's last use on a read that succeeded.
+    """Commit a bearer token's last use, whatever the answer was.
 
-    A write commits it with its own transaction; a read commits nothing, so a partner site
-    that only reads would be shown "never used" by ``list-tokens``, and revoked as a dead
-    token. The row changes at most every TOKEN_USE_PRECISION, so nearly every read passes
-    here without a statement. Writes (a door phone's scans among them) commit it
-    themselves and are left alone.
+    ``list-tokens`` tells an operator whether a partner site still calls: a site whose
+    every call is refused (a 422 on each sign-up it relays, a 403 on a branch it lost) is
+    calling, and must not be shown "never used" and revoked as a dead token. A refusal
+    rolls its transaction back, the token's use with it; so the use is written here on
+    its own, after whatever the view left uncommitted is rolled back: a refused write's
+    changes are never committed with it. The statement is guarded (a later use already
+    stored is kept; a write that committed the use itself matches no row), and runs only
+    when the lookup found the stored use older than TOKEN_USE_PRECISION: nearly every
+    request passes here without one.
     """
-    if (not g.get("api_token_used") or request.method not in ("GET", "HEAD")
-            or response.status_code >= 400):
+    use = g.pop("api_token_use", None)
+    if use is None:
         return response
-    g.api_token_used = False
+    token_id, used_at = use
     try:
+        db.session.rollback()  # nothing the view did not commit itself goes in with it
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == token_id,
+                   sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < used_at))
+            .values(last_used_at=used_at)
+            .execution_options(synchronize_session=False))
         db.session.commit()
-    except sa.exc.SQLAlchemyError:  # a busy database: the read is answered all the same
+    except sa.exc.SQLAlchemyError:  # a busy database: the request is answered all the same
         db.session.rollback()
         current_app.logger.warning("Could not record an API token's last use", exc_info=True)
     return response

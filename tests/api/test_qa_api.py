@@ -45,16 +45,6 @@ def test_a_read_within_the_precision_writes_nothing(client, make_user, make_even
     assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "COMMIT"))]
 
 
-def test_a_refused_read_records_no_use(client, make_user, make_event, api_token):
-    organizer = make_user("organizer")
-    other_event = make_event().id  # another group's
-    headers = api_token(organizer)
-    token_id = db.session.scalar(sa.select(ApiToken.id))
-    assert client.get(f"/api/v1/events/{other_event}/registrations",
-                      headers=headers).status_code == 403
-    assert last_used(token_id) is None
-
-
 def test_a_replayed_sign_up_answers_a_status_the_document_declares(client, make_event):
     event = make_event(capacity=10)
     url = f"/api/v1/events/{event.id}/registrations"
