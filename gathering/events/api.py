@@ -158,6 +158,9 @@ def create_event():
     branch = db.session.scalar(sa.select(Branch).where(Branch.slug == slug))
     if branch is None:
         raise ValidationFailed(fields={"branch": [_l("Unknown branch.")]})
+    # who may post here before what is posted: a volunteer's token is told 403 at once,
+    # not a list of fields to fill in that would then be refused all the same
+    services.check_can_manage(user, branch.id)
     cleaned = services.clean_event_data(data)
     event = services.create_event(db.session, user, branch, cleaned)
     db.session.commit()

@@ -380,3 +380,17 @@ def test_the_branchs_staff_read_their_drafts(client, organizer, make_user, make_
     assert_error(client.get(url, headers=api_token(other)), 404, "not_found")
     door = make_user("volunteer", branches=[organizer["branch"]])
     assert_error(client.get(url, headers=api_token(door)), 404, "not_found")
+
+
+@pytest.mark.parametrize("role", ["volunteer", "organizer"])
+def test_a_write_not_allowed_is_403_before_its_fields_are_checked(client, organizer, make_user,
+                                                                   make_branch, api_token,
+                                                                   role):
+    """A token that may not post to a branch hears so at once, not a list of fields to fill
+    in that would be refused all the same once filled."""
+    branch = organizer["branch"] if role == "volunteer" else make_branch(slug="kansai")
+    headers = api_token(make_user(role, branches=[branch]))
+    for body in ({"branch": "hokkaido"}, new_event("hokkaido", title="")):
+        assert_error(client.post("/api/v1/events", json=body, headers=headers),
+                     403, "forbidden")
+    assert count_events() == 0
