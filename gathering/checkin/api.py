@@ -192,7 +192,7 @@ def create_walk_in(event_id: int):
     if not isinstance(allergy_for, str) or len(allergy_for) > 30:
         raise ValidationFailed(fields={"allergy_for": [_l("Send a fee category's code.")]})
     walk_in = services.WalkIn(counts=counts, allergens=allergens, allergy_for=allergy_for,
-                              **texts)
+                              people=data.get("people"), **texts)
     reg = _with_retry(lambda: services.admit_walk_in(
         db.session, event, walk_in, user=user, nonce=data.get("nonce"),
         overbook=data.get("overbook") is True, device=_device(data)))
@@ -326,7 +326,20 @@ OPENAPI_PATHS = {
                                 "person the allergens and note are about (the first of "
                                 "that category); empty: the party's first person"},
                 "note": {"type": "string"}, "nonce": {"type": "string"},
-                "overbook": {"type": "boolean"}}}}}},
+                "overbook": {"type": "boolean"},
+                "people": {"type": "array", "maxItems": 30, "description": "allergies "
+                           "person by person, instead of allergens/note/allergy_for: the "
+                           "n-th entry of a category is about the n-th person of it in "
+                           "counts (at most as many entries as people of it), people not "
+                           "listed have none; category may be left out when the party has "
+                           "one category. Refused with 422 and fields people.<i>.<key>.",
+                           "items": {"type": "object", "additionalProperties": False,
+                                     "properties": {
+                                         "category": {"type": "string",
+                                                      "description": "a fee code"},
+                                         "allergens": {"type": "array", "maxItems": 40,
+                                                       "items": {"type": "string"}},
+                                         "note": {"type": "string", "maxLength": 500}}}}}}}}},
         "responses": {"201": {"description": "Admitted walk-in party", "content": {_JSON: {
             "schema": {"type": "object", "properties": {
                 "registration": _REGISTRATION, "ticket_token": {"type": "string"}}}}}},

@@ -46,6 +46,7 @@ MAX_NONCE = 120
 MAX_DEVICE = 120
 MAX_TOKEN = 100
 MAX_WALK_IN_PEOPLE = 30
+MAX_ALLERGENS = 40  # codes of one person (28 exist; a page may send one twice)
 MAX_CASH = 1_000_000
 
 
@@ -492,6 +493,10 @@ class WalkIn:
     #: the fee code of the person the allergies and note are about (こども, おとな): they go
     #: to the first person of it; empty, to the first person of the party
     allergy_for: str = ""
+    #: allergies person by person instead (the door form's rows, the API's ``people``): each
+    #: ``{"category", "allergens", "note"}``; the n-th entry of a category is about the n-th
+    #: person of it, people not listed have none. Not to be sent with ``allergens``/``note``.
+    people: list | None = None
 
 
 def walk_ins_until(event: Event) -> datetime:
@@ -529,7 +534,9 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     ``walk_ins_closed``: ``event_cancelled``, ``event_not_published``, ``event_over``,
     409); then ``invalid`` (422, fields) for no people, unknown categories or too many
     (counts are checked before any list of people is built), allergens not on sign-up's
-    list and a phone number that is not Japanese; ``full`` when the seats are gone, unless
+    list, person-by-person allergies (``people``) that do not fit the party (see
+    ``_needs_of``) or come with the party's ``allergens``/``note``, and a phone number that
+    is not Japanese; ``full`` when the seats are gone, unless
     an organizer of the branch overrides (``overbook``; volunteers may not: ``forbidden``).
     The same nonce returns the first party, whatever the event's state since.
     """
@@ -576,9 +583,14 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
         errors["phone"] = [_l("Enter a Japanese phone number like 090-1234-5678.")]
     note = normalize_name(data.note)[:500]
     allergens = _allergens(data.allergens, errors)
+    needs = _needs_of(data.people, [c.code if c else "" for c in people], by_code, errors,
+                      counted="counts" not in errors and not too_many)
+    if data.people and (allergens or note):
+        errors["people"] = [_l("Send allergies either person by person (people) or for the "
+                               "party (allergens, note), not both.")]
     # whose the allergies are: the kitchen plates for a child, not for the parent
     concerned = 0
-    if data.allergy_for and (allergens or note):
+    if data.allergy_for and (allergens or note) and not data.people:
         codes = [c.code if c else None for c in people]
         if data.allergy_for not in by_code:
             errors["allergy_for"] = [_l("Choose from the list.")]
@@ -610,12 +622,14 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
         family_name=family_name or kana, family_name_kana=kana, phone=phone,
         manage_token_hash=token_hash(new_token()), ticket_token=new_token(),
         is_walk_in=True, idempotency_key="walkin:" + nonce if nonce else None,
-        consent_at=now if (allergens or note) else None, created_at=now)
+        consent_at=now if (allergens or note or needs) else None, created_at=now)
+    if not needs and (allergens or note):
+        needs = {concerned: (allergens, note)}
     for i, category in enumerate(people):
+        person_allergens, person_note = needs.get(i, ([], ""))
         reg.attendees.append(Attendee(
             position=i, fee_category=category, checked_in_at=now, created_at=now,
-            allergens=allergens if i == concerned else [],
-            note=note if i == concerned else ""))
+            allergens=person_allergens, note=person_note))
     session.add(reg)
     session.flush()
     for person in reg.attendees:
@@ -624,20 +638,101 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     return reg
 
 
-def _allergens(value, errors: dict) -> list[str]:
+def _allergens(value, errors: dict, key: str = "allergens") -> list[str]:
     """Allergen codes as sign-up takes them: only codes of its list (the kitchen sheet, the
     CSV and the scanner show them), in the legal order, each once."""
     if value is None or value == []:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors["allergens"] = [_l("Choose from the list.")]
+    if not isinstance(value, list) or len(value) > MAX_ALLERGENS or not all(
+            isinstance(v, str) for v in value):
+        errors[key] = [_l("Choose from the list.")]
         return []
     unknown = [v for v in value if v not in allergen_data.ALLERGEN_CODES]
     if unknown:
-        errors["allergens"] = [_l("Unknown choice: %(codes)s",
-                                  codes=", ".join(unknown[:5])[:100])]
+        errors[key] = [_l("Unknown choice: %(codes)s", codes=", ".join(unknown[:5])[:100])]
         return []
     return allergen_data.ordered(value)
+
+
+_PERSON_KEYS = ("category", "allergens", "note")
+
+
+def _needs_of(entries, codes: list[str], by_code: dict, errors: dict, *,
+              counted: bool) -> dict[int, tuple[list[str], str]]:
+    """The allergies and note of each person of a walk-in party, from ``WalkIn.people``.
+
+    ``codes`` are the fee codes of the party's people in order ("" for an event without
+    fees). An entry without a category is about the party's only category; the n-th entry
+    of a category is about its n-th person. Refused (fields ``people`` and
+    ``people.<i>.<key>``): not a list, more entries than ``MAX_WALK_IN_PEOPLE``, an entry
+    that is no object or has other keys, codes not on sign-up's list, a note longer than
+    500 characters, a category not of the event or not in the party, more entries of a
+    category than the party has people of it. With ``counted`` False (the counts were
+    refused) the categories are not checked against the party. Returns {position: (allergen
+    codes, note)} of the people with any.
+    """
+    if entries is None or entries == []:
+        return {}
+    if not isinstance(entries, list):
+        errors["people"] = [_l("Send a list of people.")]
+        return {}
+    if len(entries) > MAX_WALK_IN_PEOPLE:
+        errors["people"] = [_l("At most %(n)d people at once.", n=MAX_WALK_IN_PEOPLE)]
+        return {}
+    present = list(dict.fromkeys(codes))
+    taken: dict[str, int] = {}
+    needs: dict[int, tuple[list[str], str]] = {}
+    for i, entry in enumerate(entries):
+        prefix = f"people.{i}"
+        if not isinstance(entry, dict):
+            errors[prefix] = [_l("Send each person as an object with category, allergens "
+                                 "and note.")]
+            continue
+        unknown = [str(k) for k in entry if k not in _PERSON_KEYS]
+        if unknown:
+            errors[prefix] = [_l("Unknown field: %(names)s",
+                                 names=", ".join(unknown[:5])[:100])]
+            continue
+        found: dict[str, list] = {}
+        allergens = _allergens(entry.get("allergens"), found)
+        note = entry.get("note")
+        if note is None:
+            note = ""
+        if not isinstance(note, str):
+            found["note"] = [_l("Enter text.")]
+        elif len(note) > 500:
+            found["note"] = [_l("This is too long.")]
+        category = entry.get("category")
+        position = None
+        if category is None:
+            category = ""
+        if not isinstance(category, str) or len(category) > 30:
+            found["category"] = [_l("Send a fee category's code.")]
+        elif not counted:
+            pass  # the counts were refused: whose it is cannot be told yet
+        elif not category and len(present) > 1:
+            found["category"] = [_l("Choose whose allergy it is.")]
+        elif category and (category not in by_code if by_code else True):
+            found["category"] = [_l("Choose from the list.")]
+        elif (category or present[0]) not in codes:
+            found["category"] = [_l("Nobody of this category is in the party.")]
+        else:
+            category = category or present[0]
+            have = codes.count(category)
+            nth = taken.get(category, 0)
+            taken[category] = nth + 1
+            if nth >= have:
+                found["category"] = [lazy_ngettext(
+                    "The party has only %(num)d person of this category.",
+                    "The party has only %(num)d people of this category.", have)]
+            else:
+                position = [p for p, c in enumerate(codes) if c == category][nth]
+        for key, messages in found.items():
+            errors[f"{prefix}.{key}"] = messages
+        note = normalize_name(note) if isinstance(note, str) else ""
+        if not found and position is not None and (allergens or note):
+            needs[position] = (allergens, note)
+    return needs
 
 
 # ---------------------------------------------------------------------------------------

@@ -311,6 +311,56 @@ def _count(raw: str) -> int:
     return -1 if number is None else number
 
 
+#: the person-by-person allergy rows the walk-in form shows at first (two children, one
+#: with egg and one with peanut, need no extra tap); "＋" adds one without JavaScript
+WALK_IN_ROWS = 2
+_ROW_FIELDS = {"category": "for", "allergens": "allergens", "note": "note"}
+
+
+def _allergy_rows(form) -> list[dict]:
+    """The walk-in form's allergy rows as typed (``p<i>_for``, ``p<i>_allergens``,
+    ``p<i>_note``), every row the page sent, in order."""
+    last = -1
+    for i in range(services.MAX_WALK_IN_PEOPLE):
+        if any(f"p{i}_{name}" in form for name in _ROW_FIELDS.values()):
+            last = i
+    return [{"index": i, "category": form.get(f"p{i}_for", "")[:30],
+             "allergens": form.getlist(f"p{i}_allergens")[:services.MAX_ALLERGENS],
+             "note": form.get(f"p{i}_note", "")[:500]} for i in range(last + 1)]
+
+
+#: the single allergy fields older door pages send (one person of the party), shown in the
+#: first row when the page comes back with a message
+_LEGACY_FIELDS = {"allergy_for": "p0_for", "allergens": "p0_allergens", "note": "p0_note"}
+
+
+def _legacy_row(form) -> dict | None:
+    """What an older page sent in the single allergy fields, as the first row, or None."""
+    if not (form.getlist("allergens") or form.get("note", "").strip()):
+        return None
+    return {"index": 0, "category": form.get("allergy_for", "")[:30],
+            "allergens": form.getlist("allergens")[:services.MAX_ALLERGENS],
+            "note": form.get("note", "")[:500]}
+
+
+def _row_errors(errors: dict, kept: list[int]) -> dict:
+    """The service's ``people.<n>.<key>`` errors under the form row's fields (``p<i>_for``):
+    only the rows with something in them were sent, ``kept`` says which. The single
+    fields of an older page are shown in the first row, and so are their errors."""
+    out = {}
+    for key, messages in errors.items():
+        if not kept and key in _LEGACY_FIELDS:
+            key = _LEGACY_FIELDS[key]
+        parts = key.split(".")
+        if parts[0] == "people" and len(parts) > 1 and parts[1].isdigit() and \
+                int(parts[1]) < len(kept):
+            row = kept[int(parts[1])]
+            key = f"p{row}_{_ROW_FIELDS.get(parts[2], parts[2])}" if len(parts) > 2 \
+                else f"p{row}"
+        out[key] = messages
+    return out
+
+
 @bp.route("/door/events/<int:event_id>/walk-in", methods=["GET", "POST"])
 @limiter.limit(_checkin_limit, methods=["POST"])
 def walk_in(event_id: int):
@@ -322,7 +372,10 @@ def walk_in(event_id: int):
     form = request.form
     # a cancelled, draft or ended event: the page says so instead of offering the form
     closed = services.walk_ins_closed(event, utcnow()) if request.method == "GET" else None
-    if request.method == "POST":
+    rows = _allergy_rows(form)
+    kept = [row["index"] for row in rows if row["allergens"] or row["note"].strip()]
+    adding = request.method == "POST" and "add_allergy_person" in form
+    if request.method == "POST" and not adding:
         counts = {}
         for fee in event.fees:
             raw = form.get(f"count_{fee.code}", "").strip() or "0"
@@ -335,7 +388,9 @@ def walk_in(event_id: int):
                                phone=form.get("phone", "")[:40],
                                allergens=form.getlist("allergens")[:40],
                                note=form.get("note", "")[:500],
-                               allergy_for=form.get("allergy_for", "")[:30])
+                               allergy_for=form.get("allergy_for", "")[:30],
+                               people=[{key: rows[i][key] for key in _ROW_FIELDS}
+                                       for i in kept] or None)
         try:
             reg = services.admit_walk_in(db.session, event, data, user=current_user,
                                          nonce=form.get("nonce", "")[:120],
@@ -343,7 +398,8 @@ def walk_in(event_id: int):
                                          device=request.headers.get("User-Agent", ""))
         except GatheringError as exc:
             db.session.rollback()
-            errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+            errors = {k: [str(m) for m in v] for k, v in
+                      _row_errors(exc.fields, kept).items()}
             status = exc.status
             if not errors:
                 closed = services.walk_ins_closed(event, utcnow())
@@ -354,8 +410,19 @@ def walk_in(event_id: int):
             flash(ngettext("Walk-in party admitted: %(num)d person.",
                            "Walk-in party admitted: %(num)d people.", reg.party_size), "success")
             return redirect(url_for("checkin.ticket", token=reg.ticket_token, event=event.id))
+    if not rows and (legacy := _legacy_row(form)) is not None:
+        rows = [legacy]
+    shown = max(len(rows) + (1 if adding else 0), WALK_IN_ROWS)
+    rows += [{"index": i, "category": "", "allergens": [], "note": ""}
+             for i in range(len(rows), min(shown, services.MAX_WALK_IN_PEOPLE))]
     return render_template("checkin/walk_in.html", event=event, errors=errors, form=form,
                            allergens=_allergen_choices(), nonce=new_token(12), closed=closed,
+                           rows=rows, max_rows=services.MAX_WALK_IN_PEOPLE,
+                           allergies_open=adding or any(
+                               r["allergens"] or r["note"].strip() for r in rows) or any(
+                               k == "people" or k.startswith("p") and k[1:2].isdigit()
+                               for k in errors),
+                           focus_row=len(rows) - 1 if adding else None,
                            can_overbook=current_user.can_manage_branch(event.branch_id)), status
 
 

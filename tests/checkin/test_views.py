@@ -313,10 +313,10 @@ def test_walk_in_form(client, auth, door):
 def test_walk_in_form_asks_whose_allergy_it_is(client, auth, door):
     auth.login(door.volunteer)
     page = client.get(f"/door/events/{door.event.id}/walk-in").get_data(as_text=True)
-    assert "アレルギーがあるのはどの人？" in page and 'name="allergy_for"' in page
+    assert "アレルギーがあるのはどの人？" in page and 'name="p0_for"' in page
     r = client.post(f"/door/events/{door.event.id}/walk-in",
                     data={"count_child": "1", "count_adult": "1", "family_name": "鈴木",
-                          "allergens": "egg", "allergy_for": "adult", "nonce": "w"})
+                          "p0_allergens": "egg", "p0_for": "adult", "nonce": "w"})
     assert r.status_code == 302
     reg = db.session.scalar(sa.select(Registration))
     assert {a.fee_category.code: a.allergens for a in reg.attendees} == {
