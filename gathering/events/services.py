@@ -184,15 +184,16 @@ def month_window(month: str) -> tuple[datetime, datetime]:
 
 # Built once: every sign-up and scan loads its event (a session.get built its query anew).
 _EVENT = sa.select(Event).where(Event.id == sa.bindparam("event_id"))
-_EVENT_WITH_FEES = _EVENT.options(sa.orm.joinedload(Event.fees), sa.orm.joinedload(Event.venue))
+_EVENT_WITH_FEES = _EVENT.options(sa.orm.joinedload(Event.fees), sa.orm.joinedload(Event.venue),
+                                  sa.orm.joinedload(Event.branch))
 
 
 def get_event(session, event_id: int, *, include_drafts: bool = False,
               with_fees: bool = False) -> Event:
     """An event by id; drafts only when asked (organizer pages). Raises NotFound.
 
-    ``with_fees``: its fee categories and venue come in the same statement (a sign-up
-    reads both, the confirmation mail the venue)."""
+    ``with_fees``: its fee categories, venue and group come in the same statement (a
+    sign-up reads the fees, the confirmation mail the venue and whom to ask)."""
     event = session.identity_map.get(identity_key(Event, event_id))
     if event is None:
         event = session.execute(_EVENT_WITH_FEES if with_fees else _EVENT,

@@ -129,6 +129,12 @@ def add_person(form) -> None:
         form.focus_row = len(form.attendees.entries) - 1  # the page scrolls to the new row
 
 
+def row_index(text: str) -> int:
+    """A row number the form sent (a button's value, a hidden id): -1 unless plain ASCII
+    digits (``str.isdigit`` also takes "²" or "١", which ``int`` then refuses)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
 def remove_person(form, index: int) -> None:
     entries = form.attendees.entries
     if 0 <= index < len(entries) and len(entries) > 1:
@@ -151,7 +157,7 @@ def to_payload(form) -> dict:
                   "allergens": list(r.allergens.data or []), "diets": list(r.diets.data or []),
                   "note": r.note.data or ""}
         if r.id.data:
-            person["id"] = int(r.id.data) if r.id.data.isdigit() else -1
+            person["id"] = row_index(r.id.data)
         people.append(person)
     form.attendees_in_payload = rows
     return {

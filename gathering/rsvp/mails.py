@@ -1,5 +1,5 @@
-"""The mails of the rsvp domain: confirmation, waiting list, promotion, lost link and
-cancellation, and the event-cancelled notice. Each is sent after the commit that made it
+"""The mails of the rsvp domain: confirmation, waiting list, promotion, lost link, change
+and cancellation, and the event-cancelled notice. Each is sent after the commit that made it
 true, in the language the party signed up in. Views and APIs of every domain call these."""
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def page_url(endpoint: str, lang: str, **values) -> str:
 
 
 def send_registration_mail(reg, token: str, template: str = "registered", **context) -> bool:
-    """The confirmation (or waiting-list, promotion, lost-link, new-ticket or cancellation)
-    mail, when an e-mail was given, in the party's language (``party_lang``); ``context``
+    """The confirmation (or waiting-list, promotion, lost-link, new-ticket, change or
+    cancellation) mail, when an e-mail was given, in the party's language (``party_lang``); ``context``
     goes to the template as it is."""
     if not reg.email:
         return False
@@ -48,6 +48,7 @@ def send_registration_mail(reg, token: str, template: str = "registered", **cont
             "lost_link": _("Your sign-up link: %(title)s", title=event.title),
             "cancelled": _("Cancelled: %(title)s", title=event.title),
             "new_ticket": _("Your new ticket: %(title)s", title=event.title),
+            "changed": _("Sign-up changed: %(title)s", title=event.title),
         }
         return mail.send_mail(
             reg.email, subjects[template], template, reg=reg, event=event,

@@ -649,7 +649,8 @@ def cancel_registration(session, reg: Registration, *, now: datetime,
     """Cancel a whole party, or some of its people (``attendee_ids``). Seats they held are
     freed and the waiting list moves up (``promote_waitlist``).
 
-    Raises Conflict ``already_cancelled``, ``event_cancelled`` (the organizers called the
+    Raises Conflict ``already_cancelled`` (the sign-up, or every one of the people chosen:
+    the same cancellation sent twice), ``event_cancelled`` (the organizers called the
     event off: nothing to cancel, and no waiting party may be moved up into it),
     ``event_over`` (after the event), ``checked_in`` (someone already admitted at the
     door), ValidationFailed for ids not of this party.
@@ -668,6 +669,11 @@ def cancel_registration(session, reg: Registration, *, now: datetime,
         targets = active
     else:
         by_id = {a.id: a for a in active}
+        gone = {a.id for a in reg.attendees if a.cancelled_at is not None}
+        if attendee_ids and all(i in gone for i in attendee_ids):
+            # the same choice sent again (a double tap, the Back button): it is done
+            raise Conflict(_l("The people you chose are already cancelled."),
+                           code="already_cancelled")
         if not attendee_ids or any(i not in by_id for i in attendee_ids):
             raise ValidationFailed(fields={"attendee_ids": [
                 _l("This person is not part of this sign-up.")]})

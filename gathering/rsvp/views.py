@@ -138,8 +138,7 @@ def signup(event_id: int):
         forms.add_person(form)
         return render_event_page(event, form)
     if "remove_person" in request.form:
-        index = request.form.get("remove_person", "")
-        forms.remove_person(form, int(index) if index.isdigit() else -1)
+        forms.remove_person(form, forms.row_index(request.form.get("remove_person", "")))
         return render_event_page(event, form)
     if not form.validate():  # the CSRF token; the rules are the service's
         return render_event_page(event, form, 400)
@@ -183,13 +182,33 @@ def signup(event_id: int):
             flash(ngettext("Thank you. You are signed up: %(num)d person.",
                            "Thank you. You are signed up: %(num)d people.", people), "success")
         else:
-            flash(_waitlisted_message(people, result.seats_left), "warning")
+            flash(_waitlisted_message(people, result.seats_left, bool(reg.email)), "warning")
     return redirect(url_for("rsvp.manage", token=result.manage_token))
 
 
-def _waitlisted_message(people: int, seats_left: int | None) -> str:
+def _waitlisted_message(people: int, seats_left: int | None, mailed: bool = True) -> str:
     """Why the party waits: the event is full, or the seats left are too few for all of it
-    (a family is never split); ``seats_left`` as the sign-up found it."""
+    (a family is never split); ``seats_left`` as the sign-up found it. ``mailed``: the
+    party gave an e-mail address. Without one nobody writes when it moves up, so it is
+    not promised: the party is asked to look at its page instead."""
+    if not mailed:
+        if seats_left:
+            return ngettext(
+                "Only %(num)d seat is left, not enough for your party of %(people)d, so you "
+                "are on the waiting list. If seats become free for all of you, you move up "
+                "automatically. You gave no e-mail address, so we cannot tell you: please "
+                "check this page.",
+                "Only %(num)d seats are left, not enough for your party of %(people)d, so "
+                "you are on the waiting list. If seats become free for all of you, you move "
+                "up automatically. You gave no e-mail address, so we cannot tell you: "
+                "please check this page.", seats_left, people=people)
+        return ngettext(
+            "The event is full, so your party of %(num)d person is on the waiting list. If "
+            "seats become free, you move up automatically. You gave no e-mail address, so "
+            "we cannot tell you: please check this page.",
+            "The event is full, so your party of %(num)d people is on the waiting list. If "
+            "seats become free, you move up automatically. You gave no e-mail address, so "
+            "we cannot tell you: please check this page.", people)
     if seats_left:
         return ngettext("Only %(num)d seat is left, not enough for your party of %(people)d, "
                         "so you are on the waiting list. We will tell you if seats become "
@@ -324,8 +343,7 @@ def edit(token: str):
         forms.add_person(form)
         return _render_edit(reg, form, token)
     if "remove_person" in request.form:
-        index = request.form.get("remove_person", "")
-        forms.remove_person(form, int(index) if index.isdigit() else -1)
+        forms.remove_person(form, forms.row_index(request.form.get("remove_person", "")))
         return _render_edit(reg, form, token)
     if not form.validate():
         return _render_edit(reg, form, token, 400)
@@ -342,6 +360,8 @@ def edit(token: str):
         form.form_errors.append(str(exc.message))
         return _render_edit(reg, form, token, 409)
     db.session.commit()
+    if reg not in change.promoted:  # moved up by its own change: the promotion mail says it
+        send_registration_mail(reg, token, "changed")
     notify_promoted(change.promoted)
     flash(_("Your changes are saved."), "success")
     return redirect(url_for("rsvp.manage", token=token))
@@ -378,14 +398,18 @@ def cancel(token: str):
                                               attendee_ids=None if whole else ids)
     except GatheringError as exc:
         db.session.rollback()
-        flash(str(exc.message) if exc.code != "invalid" else
-              _("Choose who cannot come."), "error")
+        if exc.code == "already_cancelled":  # sent twice: what was asked is done, no error
+            flash(str(exc.message), "success")
+        else:
+            flash(str(exc.message) if exc.code != "invalid" else
+                  _("Choose who cannot come."), "error")
         return redirect(url_for("rsvp.manage", token=token))
     db.session.commit()
     if reg.status == RegistrationStatus.cancelled:
         send_registration_mail(reg, token, "cancelled")
         flash(_("Your sign-up is cancelled. Thank you for letting us know."), "success")
     else:
+        send_registration_mail(reg, token, "changed")  # who is still coming, in writing
         flash(_("Thank you. The people you chose are cancelled."), "success")
     notify_promoted(change.promoted)
     return redirect(url_for("rsvp.manage", token=token))

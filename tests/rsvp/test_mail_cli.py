@@ -231,7 +231,10 @@ def test_an_edit_that_moves_an_english_party_up_tells_it_in_english(client, make
         "phone": reg.phone, "email": reg.email, "attendees-0-id": str(keep.id),
         "attendees-0-category": "adult"})
     assert r.status_code == 302
-    [mail] = smtp.messages
+    # the family that changed its party has the change in writing, in its language
+    changed, mail = smtp.messages
+    assert changed["To"] == "ja@example.jp"
+    assert changed["Subject"] == "申し込みを変更しました: 子ども食堂"
     assert mail["To"] == "en@example.jp" and mail["Subject"] == "A seat is free for you: 子ども食堂"
     assert "?lang=en" in text_of(mail)
 
