@@ -33,8 +33,18 @@ def init_app(app) -> None:
     env.globals["page_url"] = page_url
     env.globals["current_lang"] = current_lang
     env.globals["external_url"] = external_url
+    env.globals["error_attrs"] = error_attrs
     env.trim_blocks = True
     env.lstrip_blocks = True
+
+
+def error_attrs(field) -> dict:
+    """``{{ choice(**error_attrs(group)) }}``: an input of a group of choices (radio
+    buttons, check boxes) named invalid by the group's error (``group_error`` in
+    _macros/forms.html), so a screen reader reads the message on each of them."""
+    if not field.errors:
+        return {}
+    return {"aria-describedby": f"{field.id}-error", "aria-invalid": "true"}
 
 
 @pass_eval_context
