@@ -402,3 +402,18 @@ def test_a_venue_of_another_of_ones_groups_is_named_as_such(client, auth, make_b
     assert page.status_code == 200
     assert "この会場は別の団体（関西）のものです" in page.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+
+
+@pytest.mark.parametrize("overrides, group", [
+    ({"weekdays": []}, "weekdays"), ({"nths": []}, "nths"), ({"pattern": "yearly"}, "pattern"),
+])
+def test_a_group_of_choices_with_an_error_names_each_choice_invalid(client, auth, world,
+                                                                      overrides, group):
+    """A screen reader on a radio button or check box of the group reads its error."""
+    auth.login(world["organizer"])
+    page = client.post("/organizer/series/new", data=series_form(
+        world["branch"].id, date.today(), **overrides)).get_data(as_text=True)
+    assert f'<p class="error" id="{group}-error">' in page
+    inputs = re.findall(rf'<input[^>]*name="{group}"[^>]*>', page)
+    assert inputs and all(f'aria-describedby="{group}-error"' in i and
+                          'aria-invalid="true"' in i for i in inputs)
