@@ -42,6 +42,15 @@ _GET_RECORD = sa.select(_RECORDS.c.response, _RECORDS.c.status_code).where(
     _RECORDS.c.scope == sa.bindparam("scope"), _RECORDS.c.key == sa.bindparam("key"))
 
 
+def first_response(scope: sa.BindParameter, key: sa.BindParameter) -> sa.Label:
+    """The stored answer of (``scope``, ``key``) as a column of another SELECT (NULL when
+    there is none, or when ``key`` is NULL): a request that reads its main rows anyway asks
+    for its first answer in the same statement, one round trip fewer than ``get_record``."""
+    return (sa.select(_RECORDS.c.response)
+            .where(_RECORDS.c.scope == scope, _RECORDS.c.key == key)
+            .scalar_subquery().label("first_response"))
+
+
 def get_record(session, scope: str, key: str):
     """The stored answer (``.response``, ``.status_code``) of a keyed request, or None. A
     table SELECT: every scan asks, and almost always finds nothing."""

@@ -68,6 +68,10 @@ _BY_TICKET = (
     sa.select(Registration).where(Registration.ticket_token == sa.bindparam("token"))
     .options(joinedload(Registration.attendees).joinedload(Attendee.fee_category)))
 _BY_TICKET_WITH_LEDGER = _BY_TICKET.add_columns(*fees.ledger_sums(Registration.id))
+# ... and the answer given before to this scan's nonce, if any (``admit``): a retried scan
+# is told so by the statement every scan runs anyway, not by one of its own
+_FOR_ADMISSION = _BY_TICKET_WITH_LEDGER.add_columns(idempotency.first_response(
+    sa.bindparam("scope", type_=sa.String), sa.bindparam("key", type_=sa.String)))
 
 
 def get_registration_by_ticket(session, token: str) -> Registration:
@@ -79,10 +83,17 @@ def get_registration_by_ticket(session, token: str) -> Registration:
     return _by_ticket(session, _BY_TICKET, token)[0]
 
 
-def _by_ticket(session, statement, token: str):
+def _the_party(row) -> Registration:
+    return row[0]
+
+
+def _by_ticket(session, statement, token: str, **params):
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
         raise NotFound(_l("This ticket is not known."), code="unknown_token")
-    row = session.execute(statement, {"token": token}).unique().one_or_none()
+    # one row a party (its people are joined): told apart by the party alone, as a stored
+    # answer (JSON, a dict) cannot be hashed
+    row = session.execute(statement, {"token": token, **params}).unique(
+        _the_party).one_or_none()
     if row is None:
         if session.scalar(sa.select(Registration.id).where(
                 Registration.replaced_ticket_token == token)) is not None:
@@ -278,9 +289,17 @@ def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
     check_staff(user, event)
-    if nonce and (first := _first_answer(session, event, nonce, token)) is not None:
-        return Admission(first)
-    reg, paid, received = _by_ticket(session, _BY_TICKET_WITH_LEDGER, token)
+    try:
+        reg, paid, received, first = _by_ticket(session, _FOR_ADMISSION, token,
+                                                scope=_scope(event), key=nonce)
+    except (NotFound, CheckinRefused):  # no such ticket (any more): the nonce's answer wins
+        if nonce and (first := _first_answer(session, event, nonce, token)) is not None:
+            return Admission(first)
+        raise
+    if first is not None:  # the same scan again (a retry after a lost answer)
+        if first.get("registration_id") != reg.id:
+            _refuse_reused_nonce()
+        return Admission(dict(first, replayed=True))
     money = fees.Totals(int(paid), int(received))  # an admission records no payment
     _validate_party(reg, event)
     chosen = _pick(reg, attendee_ids)
@@ -346,9 +365,13 @@ def _first_answer(session, event: Event, key: str, token: str,
             Registration.ticket_token == token)) or session.scalar(sa.select(
                 Registration.id).where(Registration.replaced_ticket_token == token))
     if reg_id != record.response.get("registration_id"):
-        _refuse("nonce_reused", _l("This scan's number was already used for another ticket. "
-                                   "Scan the ticket again."))
+        _refuse_reused_nonce()
     return dict(record.response, replayed=True)
+
+
+def _refuse_reused_nonce():
+    _refuse("nonce_reused", _l("This scan's number was already used for another ticket. "
+                               "Scan the ticket again."))
 
 
 _ATTENDEES = Attendee.__table__

@@ -349,3 +349,17 @@ def test_rate_limited(make_app, door, api_token, make_registration):
         codes = [c.post("/api/v1/checkins", json={"token": "x" * 20, "event_id": event_id},
                         headers=headers).status_code for _ in range(3)]
     assert codes[-1] == 429
+
+
+def test_a_used_nonce_sent_with_an_unknown_ticket_is_refused_as_reused(client, api_token, door,
+                                                                        make_registration):
+    """The nonce's first answer is read with the party; a ticket that finds no party still
+    hears that its scan's number was used, not that the ticket is unknown."""
+    reg, _ = make_registration(door.event)
+    headers = api_token(door.volunteer)
+    assert _post(client, headers, token=reg.ticket_token, event_id=door.event.id,
+                 nonce="used-1").status_code == 200
+    r = _post(client, headers, token="x" * 30, event_id=door.event.id, nonce="used-1")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "nonce_reused"
+    r = _post(client, headers, token="x" * 30, event_id=door.event.id, nonce="fresh-1")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_token"
