@@ -218,3 +218,15 @@ def test_the_people_field_is_documented(client):
     schema = body["content"]["application/json"]["schema"]
     assert set(schema["properties"]["people"]["items"]["properties"]) == {
         "category", "allergens", "note"}
+
+
+def test_the_twenty_other_foods_are_folded_unless_one_is_ticked(client, auth, door):
+    auth.login(door.volunteer)
+    page = _text(client.get(f"/door/events/{door.event.id}/walk-in"))
+    assert page.count("<details>") == 2  # one per row, closed
+    r = client.post(f"/door/events/{door.event.id}/walk-in", data={
+        "count_child": "1", "family_name": "鈴木", "add_allergy_person": "1",
+        "p0_allergens": ["egg"], "p1_allergens": ["kiwi"]})
+    page = _text(r)
+    assert page.count("<details>") == 2 and page.count("<details open>") == 1
+    assert 'name="p1_allergens" value="kiwi" checked' in page
