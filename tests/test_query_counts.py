@@ -22,10 +22,10 @@ from gathering.timeutil import utcnow
 #: no page or feed below may need more statements than this (BEGIN included)
 MAX_STATEMENTS = 12
 #: a check-in (BEGIN and COMMIT not counted), on both databases: the token with its user
-#: and branches, the event, the party with its people, fees, ledger's sums and the nonce's
+#: and branches, the party with its event, people, fees, ledger's sums and the nonce's
 #: first answer, the admissions (one guarded UPDATE, which also locks the rows), the log
 #: rows, the nonce's answer
-MAX_CHECKIN_STATEMENTS = 6
+MAX_CHECKIN_STATEMENTS = 5
 #: a sign-up of two (COMMIT not counted), on both databases: the event with its fees and
 #: venue, the event again under its lock (SQLite's writes lock late, as PostgreSQL's rows
 #: do), the idempotency key and the same party signed up already (one statement), the

@@ -72,6 +72,8 @@ _BY_TICKET_WITH_LEDGER = _BY_TICKET.add_columns(*fees.ledger_sums(Registration.i
 # is told so by the statement every scan runs anyway, not by one of its own
 _FOR_ADMISSION = _BY_TICKET_WITH_LEDGER.add_columns(idempotency.first_response(
     sa.bindparam("scope", type_=sa.String), sa.bindparam("key", type_=sa.String)))
+# ... and the party's event (``admit_at``): the door's event, when the ticket is for it
+_FOR_ADMISSION_WITH_EVENT = _FOR_ADMISSION.options(joinedload(Registration.event))
 
 
 def get_registration_by_ticket(session, token: str) -> Registration:
@@ -226,7 +228,11 @@ def alert_labels(lang: str) -> dict[str, str]:
 
 
 def _scope(event: Event) -> str:
-    return f"checkin:{event.id}"
+    return _scope_of(event.id)
+
+
+def _scope_of(event_id: int) -> str:
+    return f"checkin:{event_id}"
 
 
 def delete_answers(session, events_query: sa.Select) -> int:
@@ -280,22 +286,48 @@ def check_in(session, event: Event, token: str, *, user: User, attendee_ids=None
                  cash_received=cash_received).result
 
 
+def admit_at(session, event_id: int, token: str, *, user: User, nonce: str | None = None,
+             **kwargs) -> Admission:
+    """``admit`` at the door of the event ``event_id`` (the scan API, which has no event
+    loaded yet): the party comes with its event, its ledger's sums and the nonce's first
+    answer in one statement, and the door's event is then the party's, from the session
+    (no statement of its own) when the ticket is for it. Same rules, and the same refusals
+    in the same order: the event's (``get_event_for_door``) before the ticket's."""
+    try:
+        key = _clean_nonce(nonce)
+    except ValidationFailed:
+        key = None  # refused by admit, after the event's own refusals
+    found = _party(session, _FOR_ADMISSION_WITH_EVENT, event_id, token, key)
+    event = get_event_for_door(session, event_id, user)
+    return admit(session, event, token, user=user, nonce=nonce, found=found, **kwargs)
+
+
+def _party(session, statement, event_id: int, token: str, nonce: str | None):
+    """(the party's row, None), or (None, the refusal of a ticket that finds no party),
+    the refusal kept for the caller to raise in its turn."""
+    try:
+        return _by_ticket(session, statement, token, scope=_scope_of(event_id),
+                          key=nonce), None
+    except (NotFound, CheckinRefused) as refusal:
+        return None, refusal
+
+
 def admit(session, event: Event, token: str, *, user: User, attendee_ids=None,
           nonce: str | None = None, device: str = "", now: datetime | None = None,
           scanned_at: datetime | None = None, was_offline: bool = False,
-          cash_received: int | None = None) -> Admission:
+          cash_received: int | None = None, found=None) -> Admission:
     """``check_in``, returning the party and its money along with the answer (the API
-    serialises them in the same transaction). Same rules, same refusals."""
+    serialises them in the same transaction). Same rules, same refusals. ``found``: the
+    party's lookup made already (``admit_at``)."""
     now = now or utcnow()
     nonce = _clean_nonce(nonce)
     check_staff(user, event)
-    try:
-        reg, paid, received, first = _by_ticket(session, _FOR_ADMISSION, token,
-                                                scope=_scope(event), key=nonce)
-    except (NotFound, CheckinRefused):  # no such ticket (any more): the nonce's answer wins
+    row, refusal = found or _party(session, _FOR_ADMISSION, event.id, token, nonce)
+    if refusal is not None:  # no such ticket (any more): the nonce's answer wins
         if nonce and (first := _first_answer(session, event, nonce, token)) is not None:
             return Admission(first)
-        raise
+        raise refusal
+    reg, paid, received, first = row
     if first is not None:  # the same scan again (a retry after a lost answer)
         if first.get("registration_id") != reg.id:
             _refuse_reused_nonce()

@@ -363,3 +363,19 @@ def test_a_used_nonce_sent_with_an_unknown_ticket_is_refused_as_reused(client, a
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "nonce_reused"
     r = _post(client, headers, token="x" * 30, event_id=door.event.id, nonce="fresh-1")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_token"
+
+
+@pytest.mark.parametrize("body", [
+    {"token": ""}, {"token": "t" * 30, "scanned_at": "yesterday"},
+    {"token": "t" * 30, "cash_received": "500円"}, {"token": "t" * 30, "nonce": "n" * 500},
+    {"token": 5},
+])
+def test_a_door_not_ones_own_is_refused_before_what_was_sent(client, api_token, door, body):
+    """Another group's volunteer hears 403 and an unknown event 404, whatever was sent
+    with them, as before the event was looked up together with the party."""
+    outsider = api_token(door.outsider)
+    r = _post(client, outsider, event_id=door.event.id, **body)
+    assert r.status_code == 403, r.get_json()
+    r = _post(client, api_token(door.volunteer), event_id=999_999, **body)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
