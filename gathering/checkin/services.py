@@ -779,7 +779,10 @@ def _needs_of(entries, codes: list[str], by_code: dict, errors: dict, *,
             if nth >= have:
                 found["category"] = [lazy_ngettext(
                     "The party has only %(num)d person of this category.",
-                    "The party has only %(num)d people of this category.", have)]
+                    "The party has only %(num)d people of this category.", have)
+                    if by_code else lazy_ngettext(  # an event without fee categories
+                    "The party has only %(num)d person.",
+                    "The party has only %(num)d people.", have)]
             else:
                 position = [p for p, c in enumerate(codes) if c == category][nth]
         for key, messages in found.items():

@@ -230,3 +230,42 @@ def test_the_twenty_other_foods_are_folded_unless_one_is_ticked(client, auth, do
     page = _text(r)
     assert page.count("<details>") == 2 and page.count("<details open>") == 1
     assert 'name="p1_allergens" value="kiwi" checked' in page
+
+
+def test_an_event_without_fees_takes_rows_in_the_order_of_the_party(client, auth, door,
+                                                                   make_event):
+    event = make_event(door.branch, capacity=10, fees=[])
+    auth.login(door.volunteer)
+    page = _text(client.get(f"/door/events/{event.id}/walk-in"))
+    assert 'name="p0_for"' not in page  # nobody to tell apart by category
+    r = client.post(f"/door/events/{event.id}/walk-in", data={
+        "count_people": "3", "family_name": "鈴木", "nonce": "w",
+        "p0_allergens": "egg", "p1_allergens": "peanut"})
+    assert r.status_code == 302
+    [reg] = _registrations()
+    people = sorted(reg.attendees, key=lambda a: a.position)
+    assert [a.allergens for a in people] == [["egg"], ["peanut"], []]
+    # more rows than people is refused, in the row that has nobody
+    r = client.post(f"/door/events/{event.id}/walk-in", data={
+        "count_people": "1", "family_name": "佐藤", "nonce": "w2",
+        "p0_allergens": "egg", "p1_allergens": "peanut"})
+    # the row's error is shown in the row, though it has no "whose" to choose
+    assert r.status_code == 422
+    page = _text(r)
+    assert 'id="p1_for-error">この組には1人しかいません。' in page
+    assert 'aria-describedby="p1_for-error" aria-invalid="true"' in page
+    assert len(_registrations()) == 1
+    assert "佐藤" in page
+
+
+def test_with_one_fee_category_a_row_too_many_is_told_in_the_row(client, auth, door,
+                                                                make_event):
+    event = make_event(door.branch, capacity=10,
+                       fees=[{"code": "adult", "label": "おとな", "amount": 300}])
+    auth.login(door.volunteer)
+    r = client.post(f"/door/events/{event.id}/walk-in", data={
+        "count_adult": "1", "family_name": "佐藤", "nonce": "w",
+        "p0_allergens": "egg", "p1_allergens": "peanut"})
+    assert r.status_code == 422
+    assert 'id="p1_for-error">この組には、この区分の人は1人しかいません。' in _text(r)
+    assert _registrations() == []
