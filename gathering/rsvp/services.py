@@ -83,10 +83,12 @@ class SignupResult:
 
 @dataclass
 class Change:
-    """What a change or cancellation did: the parties promoted from the waiting list."""
+    """What a change or cancellation did: the parties promoted from the waiting list, and
+    whether anything of the party changed (a form saved as it was changes nothing)."""
 
     registration: Registration
     promoted: list[Registration] = field(default_factory=list)
+    changed: bool = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -714,6 +716,7 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
     if reg.status == RegistrationStatus.cancelled:
         raise Conflict(_l("This sign-up is already cancelled."), code="already_cancelled")
     _check_window(event, now)
+    before = _as_told(reg)
     active = {a.id: a for a in reg.active_attendees}
     cleaned = clean_signup(event, raw, max_party_size=max_party_size,
                            existing_ids=set(active))
@@ -769,7 +772,16 @@ def update_registration(session, reg: Registration, raw: dict, *, now: datetime,
         promoted = promote_waitlist(session, event, now=now)
     elif reg.status == RegistrationStatus.waitlisted:
         promoted = promote_waitlist(session, event, now=now)
-    return Change(reg, promoted)
+    return Change(reg, promoted, changed=_as_told(reg) != before)
+
+
+def _as_told(reg: Registration) -> tuple:
+    """What the family is told of its sign-up (contact, people, what they avoid): a change
+    mail goes out only when this differs."""
+    return (reg.family_name, reg.given_name, reg.family_name_kana, reg.given_name_kana,
+            reg.phone, reg.email, reg.message, reg.status,
+            tuple((a.id, a.fee_category_id, a.name, tuple(a.allergens or ()),
+                   tuple(a.diets or ()), a.note) for a in reg.active_attendees))
 
 
 def find_for_lost_link(session, email: str, *, now: datetime, limit: int = 20

@@ -360,7 +360,8 @@ def edit(token: str):
         form.form_errors.append(str(exc.message))
         return _render_edit(reg, form, token, 409)
     db.session.commit()
-    if reg not in change.promoted:  # moved up by its own change: the promotion mail says it
+    # moved up by its own change, the promotion mail says it; saved as it was, nothing to say
+    if change.changed and reg not in change.promoted:
         send_registration_mail(reg, token, "changed")
     notify_promoted(change.promoted)
     flash(_("Your changes are saved."), "success")

@@ -188,3 +188,22 @@ def test_a_change_without_e_mail_sends_nothing(client, make_event, smtp):  # noq
     reg = db.session.scalar(sa.select(Registration))
     r = client.post(f"/r/{token}/edit", data=edit_data(reg, message="よろしく"))
     assert r.status_code == 302 and smtp.messages == []
+
+
+def test_a_form_saved_as_it_was_sends_no_change_mail(client, make_event,
+                                                      smtp):  # noqa: F811 - the fixture
+    event = make_event(capacity=10)
+    token = manage_token(client.post(f"/events/{event.id}/signup", data=form_data()))
+    reg = db.session.scalar(sa.select(Registration))
+    same = edit_data(reg, message=reg.message)
+    for i, a in enumerate(reg.active_attendees):
+        same[f"attendees-{i}-name"] = a.name
+        same[f"attendees-{i}-allergens"] = list(a.allergens)
+        same[f"attendees-{i}-diets"] = list(a.diets)
+        same[f"attendees-{i}-note"] = a.note
+    r = client.post(f"/r/{token}/edit", data=same)
+    assert r.status_code == 302
+    assert len(smtp.messages) == 1  # the confirmation only
+    same["attendees-0-note"] = "ごまを少し"
+    assert client.post(f"/r/{token}/edit", data=same).status_code == 302
+    assert [m["Subject"] for m in smtp.messages][1] == f"申し込みを変更しました: {event.title}"
