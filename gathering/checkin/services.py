@@ -693,18 +693,19 @@ def admit_walk_in(session, event: Event, data: WalkIn, *, user: User, nonce: str
     return reg
 
 
-def _allergens(value, errors: dict, key: str = "allergens") -> list[str]:
+def _allergens(value, errors: dict) -> list[str]:
     """Allergen codes as sign-up takes them: only codes of its list (the kitchen sheet, the
     CSV and the scanner show them), in the legal order, each once."""
     if value is None or value == []:
         return []
     if not isinstance(value, list) or len(value) > MAX_ALLERGENS or not all(
             isinstance(v, str) for v in value):
-        errors[key] = [_l("Choose from the list.")]
+        errors["allergens"] = [_l("Choose from the list.")]
         return []
     unknown = [v for v in value if v not in allergen_data.ALLERGEN_CODES]
     if unknown:
-        errors[key] = [_l("Unknown choice: %(codes)s", codes=", ".join(unknown[:5])[:100])]
+        errors["allergens"] = [_l("Unknown choice: %(codes)s",
+                                  codes=", ".join(unknown[:5])[:100])]
         return []
     return allergen_data.ordered(value)
 
