@@ -1,4 +1,4 @@
-"""Steps the browser tests of the door share."""
+"""Steps the browser tests share."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def login(page, base: str, email: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.locator("form button[type=submit], form input[type=submit]").last.click()
     page.wait_for_load_state()
+
+
+def log_in(check, base: str, email: str) -> None:
+    """Log in through the form in a page check (``quality()``), whose responses it records."""
+    check.open(base + "/login")
+    check.page.fill("input[name=email]", email)
+    check.page.fill("input[name=password]", PASSWORD)
+    check.page.click("form:has(input[name=password]) button[type=submit]")
+    check.page.wait_for_load_state("load")
+    assert "/login" not in check.page.url, "could not log in"
 
 
 def checked_in_times(reg_id: int) -> list:

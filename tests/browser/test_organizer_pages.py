@@ -16,7 +16,7 @@ from gathering.events.models import Event
 from gathering.extensions import db
 from gathering.fees import services as fees
 from gathering.timeutil import TOKYO, utcnow
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 from tests.events.conftest import series_data
 
 pytestmark = pytest.mark.browser
@@ -96,15 +96,6 @@ ADMIN_PAGES = {
 }
 
 
-def _log_in(check, base: str, email: str) -> None:
-    check.open(base + "/login")
-    check.page.fill("input[name=email]", email)
-    check.page.fill("input[name=password]", PASSWORD)
-    check.page.click("form:has(input[name=password]) button[type=submit]")
-    check.page.wait_for_load_state("load")
-    assert "/login" not in check.page.url, "could not log in"
-
-
 def _problems(check) -> list[str]:
     overflow = check.horizontal_overflow()
     return ([f"scrolls sideways by {overflow}px at 360px"] if overflow else []) \
@@ -126,7 +117,7 @@ def _open(check, url: str, status: int = 200) -> None:
 @pytest.mark.parametrize("name", list(ORGANIZER_PAGES))
 def test_organizer_page_is_accessible_and_fits_a_phone(name, live_server, quality, office):
     check = quality()
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + ORGANIZER_PAGES[name](office))
     _assert_quality(check, name)
 
@@ -134,7 +125,7 @@ def test_organizer_page_is_accessible_and_fits_a_phone(name, live_server, qualit
 @pytest.mark.parametrize("name", list(ADMIN_PAGES))
 def test_admin_page_is_accessible_and_fits_a_phone(name, live_server, quality, office):
     check = quality()
-    _log_in(check, live_server.url, office.admin_email)
+    log_in(check, live_server.url, office.admin_email)
     _open(check, live_server.url + ADMIN_PAGES[name](office))
     _assert_quality(check, name)
 
@@ -177,7 +168,7 @@ def _submit(check) -> None:
 def test_new_event_form_with_errors_ties_each_error_to_its_field(live_server, quality,
                                                                   office):
     check = quality()
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + "/organizer/events/new")
     page = check.page
     page.fill("input[name=title]", "")
@@ -193,7 +184,7 @@ def test_new_event_form_with_errors_ties_each_error_to_its_field(live_server, qu
 def test_event_form_with_the_end_before_the_start_says_so_at_the_end(live_server, quality,
                                                                       office):
     check = quality()
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + f"/organizer/events/{office.event}/edit")
     page = check.page
     start = page.locator("input[name=starts_at]").input_value()
@@ -204,7 +195,7 @@ def test_event_form_with_the_end_before_the_start_says_so_at_the_end(live_server
 
 def test_series_form_with_errors_ties_each_error_to_its_field(live_server, quality, office):
     check = quality()
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + "/organizer/series/new")
     check.page.fill("input[name=title]", "")
     _submit(check)
@@ -213,7 +204,7 @@ def test_series_form_with_errors_ties_each_error_to_its_field(live_server, quali
 
 def test_receipt_form_with_errors_ties_each_error_to_its_field(live_server, quality, office):
     check = quality()
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + f"/organizer/registrations/{office.registration}/receipt")
     form = check.page.locator("form:has(input[name=addressee])")
     form.locator("input[name=addressee]").fill("")
@@ -228,7 +219,7 @@ def test_receipt_form_with_errors_ties_each_error_to_its_field(live_server, qual
 
 def test_new_event_is_created_without_javascript(live_server, quality, office):
     check = quality(javascript=False)
-    _log_in(check, live_server.url, office.organizer_email)
+    log_in(check, live_server.url, office.organizer_email)
     _open(check, live_server.url + "/organizer/events/new")
     page = check.page
     page.fill("input[name=title]", "ＪＳなしの学習会")

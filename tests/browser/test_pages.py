@@ -15,7 +15,7 @@ from gathering.events.models import Event
 from gathering.extensions import db
 from gathering.rsvp.models import Registration
 from gathering.timeutil import utcnow
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 
 from .conftest import BYTE_BUDGET
 
@@ -127,18 +127,10 @@ def test_public_page_is_light_accessible_and_fits_a_phone(name, live_server, qua
     _assert_quality(check, name, budget=True)
 
 
-def _log_in(check, base: str, email: str) -> None:
-    check.open(base + "/login")
-    check.page.fill("input[name=email]", email)
-    check.page.fill("input[name=password]", PASSWORD)
-    check.page.click("form:has(input[name=password]) button[type=submit]")
-    check.page.wait_for_load_state("load")
-
-
 @pytest.mark.parametrize("name", list(DOOR_PAGES))
 def test_door_page_is_accessible_and_fits_a_phone(name, live_server, quality, site):
     check = quality()
-    _log_in(check, live_server.url, site.volunteer_email)
+    log_in(check, live_server.url, site.volunteer_email)
     _open(check, live_server.url + DOOR_PAGES[name](site))
     assert "/login" not in check.page.url
     # The scanner's QR decoder is a large vendor file loaded only by staff: no byte budget.
