@@ -175,6 +175,32 @@ def test_sign_up_completes_without_javascript(live_server, quality, site):
     _assert_quality(check, "manage page after signing up", budget=True, axe=False)
 
 
+def test_a_refused_sign_up_links_each_mistake_to_its_field(live_server, quality, site):
+    """The page that says what to fix passes axe like the rest; its summary at the top
+    names each mistake, and a tap on one puts the cursor in that field, screens below."""
+    check = quality()
+    page = check.page
+    _open(check, f"{live_server.url}/events/{site.open_event}")
+    form = _fill_contact(page, "佐藤", "まりあ", "さとう", "まりあ", "12")
+    form.locator("input[name='attendees-0-allergens'][value=egg]").check()
+    form.locator("button[type=submit].primary").click()  # no category, no consent
+    page.wait_for_load_state("load")
+    links = page.locator(".error-summary .error-links a")
+    assert links.all_inner_texts() == [
+        "電話番号：090-1234-5678 のような日本の電話番号を入れてください。",
+        "1人目の区分：区分を選んでください。",
+        "アレルギーや食事の情報をあずかるため、使い方への同意にチェックしてください。"]
+    _assert_quality(check, "a refused sign-up", budget=True)
+    links.nth(1).click()
+    assert page.evaluate("document.activeElement.id") == "attendees-0-category"
+    top = page.evaluate("document.activeElement.getBoundingClientRect().top")
+    assert 0 < top < 640, "the field is on the screen"
+    links.nth(2).click()
+    assert page.evaluate("document.activeElement.id") == "consent"
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+        Registration.given_name == "まりあ")) == 0
+
 def test_a_kept_event_page_signs_up_a_new_visitor_without_javascript(make_app, quality, site):
     """As in production: the page kept 60 s and CSRF checked. The second phone's page is
     answered before Flask runs (gathering/replay.py) with a session of its own, which

@@ -87,6 +87,54 @@ def test_errors_next_to_fields_with_input_kept(client, make_event):
     assert count() == 0
 
 
+def _summary_links(page: str) -> list[tuple[str, str]]:
+    box = re.search(r'<div class="error-summary" role="alert">(.*?)</div>', page, re.S)
+    assert box, "no error summary"
+    return [(href, re.sub(r"\s+", " ", text).strip())
+            for href, text in re.findall(r'<a href="#([^"]+)">(.*?)</a>', box.group(1), re.S)]
+
+
+def test_error_summary_links_to_each_wrong_field_in_page_order(client, make_event):
+    """A long form on a phone: the summary at the top names every mistake, in the order of
+    the page, and each link lands on its field (the red text may be screens below)."""
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup",
+                    data=form_data(phone="12", family_name_kana="yamada", consent=None,
+                                   **{"attendees-0-note": "ごまは少しなら大丈夫",
+                                      "attendees-1-category": "",
+                                      "attendees-1-allergens": ["egg", "no-such-food"]}))
+    assert r.status_code == 422 and count() == 0
+    page = r.get_data(as_text=True)
+    links = _summary_links(page)
+    assert [href for href, _ in links] == [
+        "family_name_kana", "phone", "attendees-1-category", "attendees-1-allergens-0",
+        "consent"]
+    for href, _text in links:  # every link has somewhere to land
+        assert f'id="{href}"' in page
+    texts = dict(links)
+    assert texts["phone"].startswith("電話番号：")
+    assert texts["attendees-1-category"] == "2人目の区分：区分を選んでください。"
+    assert texts["attendees-1-allergens-0"].startswith("2人目の食物アレルギー：")
+
+
+def test_error_summary_in_english_and_on_the_edit_page(client, make_event):
+    event = make_event(capacity=10)
+    r = client.post(f"/events/{event.id}/signup", data=form_data())
+    token = manage_token(r)
+    r = client.post(f"/r/{token}/edit?lang=en",
+                    data=form_data(phone="12", **{"attendees-0-category": ""}))
+    assert r.status_code == 422
+    links = _summary_links(r.get_data(as_text=True))
+    assert links[0] == ("phone", "Phone: Enter a Japanese phone number like 090-1234-5678.")
+    assert links[1] == ("attendees-0-category", "Person 1, Category: Choose a category.")
+
+
+def test_no_error_summary_when_nothing_is_wrong(client, make_event):
+    event = make_event(capacity=10)
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "error-summary" not in page and "error-links" not in page
+
+
 def test_errors_in_english(client, make_event):
     event = make_event(capacity=10)
     r = client.post(f"/events/{event.id}/signup?lang=en", data=form_data(phone="12"))
