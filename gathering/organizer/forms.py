@@ -47,8 +47,16 @@ class MultiCheckboxField(SelectMultipleField):
 #: 1,000 and 12,345,678 (digit groups), not 1,0,0
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 _WHOLE = re.compile(r"-?[0-9]{1,12}")
-#: IntegerField's own message, translated by WTForms' catalog (as the field says it)
-_NOT_A_NUMBER = "Not a valid integer value."
+#: what a field says of text it cannot read, in words an organizer uses (WTForms' own
+#: "Not a valid integer value." / "datetime value" speak of types)
+_NOT_A_NUMBER = _l("Enter a whole number in digits, for example 40.")
+_NOT_A_MOMENT = _l("Enter a date and time, for example 2027-04-10 11:00.")
+_NOT_A_DATE = _l("Enter a date, for example 2027-04-10.")
+_NOT_A_TIME = _l("Enter a time, for example 11:00.")
+#: the browser's own value first (what the page is filled with), then what a text box
+#: typed by hand on an old phone may hold
+_MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"]
+_DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d"]
 
 
 class WholeNumberField(IntegerField):
@@ -83,7 +91,7 @@ class WholeNumberField(IntegerField):
             text = text.replace(",", "")
         if not _WHOLE.fullmatch(text):
             self.data = None
-            raise ValueError(self.invalid_value_message or self.gettext(_NOT_A_NUMBER))
+            raise ValueError(str(self.invalid_value_message or _NOT_A_NUMBER))
         self.data = int(text)
 
     def pre_validate(self, form):
@@ -103,7 +111,8 @@ class FeeRowForm(Form):
     amount = WholeNumberField(_l("Amount (yen)"), validators=[
         Optional(), NumberRange(min=0, max=1_000_000,
                                 message=_l("Enter a whole number of yen."))],
-        prefixes=("¥", "\\"), suffixes=("円",))
+        prefixes=("¥", "\\"), suffixes=("円",),
+        invalid_value_message=_l("Enter a whole number of yen."))
 
     def validate(self, extra_validators=None) -> bool:
         """A named fee needs its amount: left blank it is not "free", it is forgotten."""
@@ -129,8 +138,10 @@ class _CommonFields(FlaskForm):
     #: a new form's own key: the same form sent twice (a double tap, a resend) creates once
     form_key = HiddenField()
     branch_id = SelectField(_l("Group"), coerce=int)
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=kind_choices, validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")),
+                                                 Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=kind_choices,
+                       validators=[DataRequired(_l("Choose a kind."))])
     description = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20_000)])
     #: empty is no limit; 0 would be an event shown open that nobody can join
     capacity = WholeNumberField(_l("Seats (people; leave empty for no limit)"),
@@ -207,14 +218,18 @@ class EventForm(_CommonFields):
     #: the event as the form was filled from it (its updated_at): a save from a page opened
     #: before someone else's save would silently undo theirs
     version = HiddenField()
-    starts_at = DateTimeLocalField(_l("Starts"), validators=[InputRequired()],
-                                   format="%Y-%m-%dT%H:%M")
-    ends_at = DateTimeLocalField(_l("Ends"), validators=[InputRequired()],
-                                 format="%Y-%m-%dT%H:%M")
+    starts_at = DateTimeLocalField(_l("Starts"),
+                                   validators=[InputRequired(_l("Enter when it starts."))],
+                                   format=_MOMENT_FORMATS, invalid_value_message=_NOT_A_MOMENT)
+    ends_at = DateTimeLocalField(_l("Ends"),
+                                 validators=[InputRequired(_l("Enter when it ends."))],
+                                 format=_MOMENT_FORMATS, invalid_value_message=_NOT_A_MOMENT)
     signup_opens_at = DateTimeLocalField(_l("Sign-up opens (empty: now)"),
-                                         validators=[Optional()], format="%Y-%m-%dT%H:%M")
+                                         validators=[Optional()], format=_MOMENT_FORMATS,
+                                         invalid_value_message=_NOT_A_MOMENT)
     signup_closes_at = DateTimeLocalField(_l("Sign-up closes (empty: at the start)"),
-                                          validators=[Optional()], format="%Y-%m-%dT%H:%M")
+                                          validators=[Optional()], format=_MOMENT_FORMATS,
+                                          invalid_value_message=_NOT_A_MOMENT)
     publish = BooleanField(_l("Publish now"))
     #: asked only when an edit moves an event that is not over yet into the past
     confirm = BooleanField(_l("Yes, this date is right: save it although it is already over"))
@@ -238,16 +253,22 @@ PATTERN_CHOICES = [
 
 class SeriesForm(_CommonFields):
     pattern = RadioField(_l("Repeats"), choices=PATTERN_CHOICES, default="monthly_nth",
-                         validators=[DataRequired()])
+                         validators=[DataRequired(_l("Choose how it repeats."))])
     weekdays = MultiCheckboxField(_l("Weekday"), choices=WEEKDAY_CHOICES, coerce=int)
     nths = MultiCheckboxField(_l("Week of the month"), choices=NTH_CHOICES, coerce=int)
     monthday = WholeNumberField(_l("Day of the month"), suffixes=("日",),
                                 validators=[Optional(), NumberRange(min=1, max=31)])
-    first_date = DateField(_l("First date"), validators=[InputRequired()])
+    first_date = DateField(_l("First date"),
+                           validators=[InputRequired(_l("Enter the first date."))],
+                           format=_DATE_FORMATS, invalid_value_message=_NOT_A_DATE)
     #: 最終日: no date after this day (e.g. the end of the 年度); empty: the series goes on
-    ends_on = DateField(_l("Last date (empty: no end)"), validators=[Optional()])
-    start_time = TimeField(_l("Start time"), validators=[InputRequired()])
-    end_time = TimeField(_l("End time"), validators=[InputRequired()])
+    ends_on = DateField(_l("Last date (empty: no end)"), validators=[Optional()],
+                        format=_DATE_FORMATS, invalid_value_message=_NOT_A_DATE)
+    start_time = TimeField(_l("Start time"),
+                           validators=[InputRequired(_l("Enter the start time."))],
+                           invalid_value_message=_NOT_A_TIME)
+    end_time = TimeField(_l("End time"), validators=[InputRequired(_l("Enter the end time."))],
+                         invalid_value_message=_NOT_A_TIME)
     signup_opens_days_before = WholeNumberField(
         _l("Sign-up opens this many days before (empty: at once)"), suffixes=("日前", "日"),
         validators=[Optional(), NumberRange(min=0, max=365)])

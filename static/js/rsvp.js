@@ -1,22 +1,10 @@
-/* Sign-up form: "add a person" without a round trip, the seat warnings and the count of
-   people as the party grows, and the error summary's links. The form works the same
-   without this file (the buttons post back and the page comes back with the same
-   warnings, rendered by the server). */
+/* Sign-up form: "add a person" without a round trip, and the seat warnings and the count
+   of people as the party grows. The form works the same without this file (the buttons
+   post back and the page comes back with the same warnings, rendered by the server). */
 (function () {
   "use strict";
   var form = document.querySelector("form[data-party-form]");
   if (!form) return;
-  // The error summary's links: the field comes to the middle of the screen with the cursor
-  // in it, its label above it in sight (without this file the browser scrolls to it).
-  form.querySelectorAll(".error-links a[href^='#']").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      var target = document.getElementById(link.getAttribute("href").slice(1));
-      if (!target) return;
-      event.preventDefault();
-      target.scrollIntoView({block: "center"});
-      target.focus({preventScroll: true});
-    });
-  });
   var party = form.querySelector("fieldset.party");
   var add = party && party.querySelector("button[name=add_person]");
   if (!add) return;

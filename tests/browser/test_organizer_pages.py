@@ -179,6 +179,13 @@ def test_new_event_form_with_errors_ties_each_error_to_its_field(live_server, qu
     _submit(check)
     assert page.locator("input[name=capacity]").input_value() == "-3"  # kept as typed
     _assert_errors_tied(check, "new event form with errors")
+    # the summary at the top: a link to each, and a tap puts the cursor in the field
+    links = page.locator(".error-summary .error-links a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert {"#title", "#capacity", "#fees-1-amount", "#starts_at"} <= set(hrefs), hrefs
+    links.nth(hrefs.index("#fees-1-amount")).click()
+    assert page.evaluate("document.activeElement.id") == "fees-1-amount"
+    assert 0 < page.evaluate("document.activeElement.getBoundingClientRect().top") < 640
 
 
 def test_event_form_with_the_end_before_the_start_says_so_at_the_end(live_server, quality,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from gathering.events.models import Event, Series, Venue
 from gathering.extensions import db
+from gathering.timeutil import TOKYO
 from tests.organizer.test_organizer import event_form, series_form
 
 
@@ -112,7 +113,7 @@ def test_seats_that_are_no_number_get_one_message_not_the_range_ones(client, org
     response = client.post("/organizer/events/new", data=event_form(branch.id, capacity=typed))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "無効な整数です。" in page
+    assert "数字で入れてください（例: 40）。" in page
     assert "定員は1人以上" not in page and "100000" not in page
     assert f'value="{typed}"' in page  # kept as typed
     assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
@@ -247,3 +248,30 @@ def test_an_edit_of_an_event_without_a_place_asks_for_the_name_too(client, organ
     response = client.post(f"/organizer/events/{event.id}/edit", data=form)
     assert response.status_code == 200
     assert 'id="venue_name-error"' in response.get_data(as_text=True)
+
+
+def test_dates_typed_by_hand_with_slashes_or_a_space_are_read(client, organizer_of):
+    """An old phone without a date picker shows a plain text box: 2027/04/10 11:00 is how
+    people write it, and it is the same moment as the picker's 2027-04-10T11:00."""
+    branch = organizer_of()
+    day = date.today() + timedelta(days=20)
+    response = client.post("/organizer/events/new", data=event_form(
+        branch.id, starts_at=day.strftime("%Y/%m/%d") + " 11:00",
+        ends_at=f"{day} 14:00"))
+    assert response.status_code == 302
+    event = db.session.scalar(sa.select(Event))
+    starts, ends = event.starts_at.astimezone(TOKYO), event.ends_at.astimezone(TOKYO)
+    assert (starts.date(), starts.hour, ends.hour) == (day, 11, 14)
+    page = client.get(f"/organizer/events/{event.id}/edit").get_data(as_text=True)
+    assert f'value="{day}T11:00"' in page  # the picker's own form again
+
+
+def test_a_series_first_date_typed_with_slashes_is_read(client, organizer_of):
+    branch = organizer_of()
+    first = date.today() + timedelta(days=5)
+    response = client.post("/organizer/series/new", data=series_form(
+        branch.id, first, first_date=first.strftime("%Y/%m/%d"), pattern="weekly",
+        weekdays=[str(first.weekday())], nths=[]))
+    assert response.status_code == 302
+    series = db.session.scalar(sa.select(Series))
+    assert series is not None and series.starts_at.astimezone(TOKYO).date() == first

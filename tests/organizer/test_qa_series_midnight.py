@@ -86,7 +86,10 @@ def test_a_date_too_short_is_said_next_to_the_end_time_in_minutes(client, auth, 
     error = re.search(r'<p class="error" id="end_time-error">(.*?)</p>', page, re.S)
     assert error is not None
     assert error.group(1) == "1回の長さは15分以上にしてください（この時刻では10分です）。"
-    assert "error-summary" not in page  # not a bare range at the top of the form
+    # at the top of the form only as a link to that field, not as a bare range of its own
+    summary = re.findall(r'<a href="#([^"]+)">', page.split('class="error-links"')[1].split(
+        "</ul>")[0])
+    assert summary == ["end_time"] and page.count('class="error-summary"') == 1
     assert "15〜1440" not in page
     assert db.session.scalar(sa.select(sa.func.count(Series.id))) == 0
 
