@@ -53,6 +53,7 @@ _NOT_A_NUMBER = _l("Enter a whole number in digits, for example 40.")
 _NOT_A_MOMENT = _l("Enter a date and time, for example 2027-04-10 11:00.")
 _NOT_A_DATE = _l("Enter a date, for example 2027-04-10.")
 _NOT_A_TIME = _l("Enter a time, for example 11:00.")
+_NOT_YEN = _l("Enter a whole number of yen.")
 #: the browser's own value first (what the page is filled with), then what a text box
 #: typed by hand on an old phone may hold
 _MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"]
@@ -110,9 +111,9 @@ class FeeRowForm(Form):
     label = StringField(_l("Fee name"), validators=[Optional(), Length(max=60)])
     amount = WholeNumberField(_l("Amount (yen)"), validators=[
         Optional(), NumberRange(min=0, max=1_000_000,
-                                message=_l("Enter a whole number of yen."))],
+                                message=_NOT_YEN)],
         prefixes=("¥", "\\"), suffixes=("円",),
-        invalid_value_message=_l("Enter a whole number of yen."))
+        invalid_value_message=_NOT_YEN)
 
     def validate(self, extra_validators=None) -> bool:
         """A named fee needs its amount: left blank it is not "free", it is forgotten."""
@@ -214,22 +215,31 @@ class _CommonFields(FlaskForm):
         return rows
 
 
+class MomentField(DateTimeLocalField):
+    """A date and time: the picker's value, or what a plain text box on an old phone holds
+    (2027/04/10 11:00), told in words when it is neither."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=_MOMENT_FORMATS,
+                         invalid_value_message=_NOT_A_MOMENT, **kwargs)
+
+
+class DayField(DateField):
+    """A date, as the picker sends it or typed with slashes (2027/04/10)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=_DATE_FORMATS,
+                         invalid_value_message=_NOT_A_DATE, **kwargs)
+
+
 class EventForm(_CommonFields):
     #: the event as the form was filled from it (its updated_at): a save from a page opened
     #: before someone else's save would silently undo theirs
     version = HiddenField()
-    starts_at = DateTimeLocalField(_l("Starts"),
-                                   validators=[InputRequired(_l("Enter when it starts."))],
-                                   format=_MOMENT_FORMATS, invalid_value_message=_NOT_A_MOMENT)
-    ends_at = DateTimeLocalField(_l("Ends"),
-                                 validators=[InputRequired(_l("Enter when it ends."))],
-                                 format=_MOMENT_FORMATS, invalid_value_message=_NOT_A_MOMENT)
-    signup_opens_at = DateTimeLocalField(_l("Sign-up opens (empty: now)"),
-                                         validators=[Optional()], format=_MOMENT_FORMATS,
-                                         invalid_value_message=_NOT_A_MOMENT)
-    signup_closes_at = DateTimeLocalField(_l("Sign-up closes (empty: at the start)"),
-                                          validators=[Optional()], format=_MOMENT_FORMATS,
-                                          invalid_value_message=_NOT_A_MOMENT)
+    starts_at = MomentField(_l("Starts"), [InputRequired(_l("Enter when it starts."))])
+    ends_at = MomentField(_l("Ends"), [InputRequired(_l("Enter when it ends."))])
+    signup_opens_at = MomentField(_l("Sign-up opens (empty: now)"), [Optional()])
+    signup_closes_at = MomentField(_l("Sign-up closes (empty: at the start)"), [Optional()])
     publish = BooleanField(_l("Publish now"))
     #: asked only when an edit moves an event that is not over yet into the past
     confirm = BooleanField(_l("Yes, this date is right: save it although it is already over"))
@@ -258,12 +268,9 @@ class SeriesForm(_CommonFields):
     nths = MultiCheckboxField(_l("Week of the month"), choices=NTH_CHOICES, coerce=int)
     monthday = WholeNumberField(_l("Day of the month"), suffixes=("日",),
                                 validators=[Optional(), NumberRange(min=1, max=31)])
-    first_date = DateField(_l("First date"),
-                           validators=[InputRequired(_l("Enter the first date."))],
-                           format=_DATE_FORMATS, invalid_value_message=_NOT_A_DATE)
+    first_date = DayField(_l("First date"), [InputRequired(_l("Enter the first date."))])
     #: 最終日: no date after this day (e.g. the end of the 年度); empty: the series goes on
-    ends_on = DateField(_l("Last date (empty: no end)"), validators=[Optional()],
-                        format=_DATE_FORMATS, invalid_value_message=_NOT_A_DATE)
+    ends_on = DayField(_l("Last date (empty: no end)"), [Optional()])
     start_time = TimeField(_l("Start time"),
                            validators=[InputRequired(_l("Enter the start time."))],
                            invalid_value_message=_NOT_A_TIME)
